@@ -1,0 +1,5 @@
+"""``python -m schoolsync``."""
+
+from schoolsync.cli import main
+
+main()

@@ -1,0 +1,353 @@
+"""The command group, its global options, and the main commands (sync, export, runs, demo)."""
+
+from __future__ import annotations
+
+import tempfile
+from dataclasses import dataclass, field
+from datetime import date, datetime
+from pathlib import Path
+from typing import Any
+
+import click
+
+from schoolsync import __version__
+from schoolsync.cli import render
+from schoolsync.engine.run import RunResult, sync
+from schoolsync.errors import SchoolsyncError
+from schoolsync.export import export_directory
+from schoolsync.settings import Settings, load_settings
+from schoolsync.store.db import Store
+from schoolsync.store.runs import get_run, list_runs, run_changes
+
+
+@dataclass
+class Env:
+    """What the global options give every command; the store and settings open lazily."""
+
+    db_url: str | None = None
+    config: Path | None = None
+    today_option: date | None = None
+    _store: Store | None = field(default=None, repr=False)
+    _settings: Settings | None = field(default=None, repr=False)
+
+    @property
+    def today(self) -> date:
+        """``--today``, else the real date."""
+        return self.today_option or date.today()
+
+    def store(self) -> Store:
+        """The directory database, migrated on first use."""
+        if self._store is None:
+            self._store = Store(self.db_url)
+        return self._store
+
+    def settings(self) -> Settings:
+        """The settings file's values (defaults when there is none)."""
+        if self._settings is None:
+            self._settings = load_settings(self.config)
+        return self._settings
+
+
+pass_env = click.make_pass_decorator(Env)
+
+
+def _date(_ctx: click.Context, _param: click.Parameter, value: str | None) -> date | None:
+    if value is None:
+        return None
+    try:
+        return datetime.strptime(value, "%Y-%m-%d").date()
+    except ValueError as exc:
+        raise click.BadParameter(f"{value!r} is not a date written YYYY-MM-DD") from exc
+
+
+def today_option(func: Any) -> Any:
+    """``--today`` on a command (it may also be given before the command)."""
+
+    def store_today(ctx: click.Context, param: click.Parameter, value: str | None) -> None:
+        parsed = _date(ctx, param, value)
+        if parsed is not None:
+            ctx.ensure_object(Env).today_option = parsed
+
+    return click.option(
+        "--today",
+        metavar="YYYY-MM-DD",
+        expose_value=False,
+        callback=store_today,
+        help="The date the rules treat as today (default: the real date).",
+    )(func)
+
+
+@click.group(context_settings={"help_option_names": ["-h", "--help"], "max_content_width": 100})
+@click.option(
+    "--db",
+    "db_url",
+    metavar="URL",
+    help="Directory database (SQLAlchemy URL). Default: $SCHOOLSYNC_DATABASE_URL, else "
+    "sqlite:///schoolsync.db.",
+)
+@click.option(
+    "--config",
+    type=click.Path(path_type=Path, dir_okay=False),
+    help="Settings file (TOML). Default: schoolsync.toml in the working directory, if present.",
+)
+@click.option(
+    "--today",
+    metavar="YYYY-MM-DD",
+    callback=_date,
+    help="The date the rules treat as today (default: the real date).",
+)
+@click.option("--debug", is_flag=True, help="Show tracebacks instead of one-line errors.")
+@click.version_option(__version__, prog_name="schoolsync")
+@click.pass_context
+def cli(
+    ctx: click.Context, db_url: str | None, config: Path | None, today: date | None, debug: bool
+) -> None:
+    """Keep a learning platform's directory in step with a Swedish school register."""
+    env = ctx.ensure_object(Env)
+    env.db_url, env.config, env.today_option = db_url, config, today or env.today_option
+
+    @ctx.call_on_close
+    def _close() -> None:
+        if env._store is not None:
+            env._store.dispose()
+
+
+@cli.command("sync")
+@click.argument("sources", nargs=-1, required=True, type=click.Path(path_type=Path))
+@click.option("--dry-run", is_flag=True, help="Plan and report only; apply nothing.")
+@click.option("--json", "as_json", is_flag=True, help="Print the run report as JSON.")
+@today_option
+@pass_env
+def sync_command(env: Env, sources: tuple[Path, ...], dry_run: bool, as_json: bool) -> int:
+    """Run one sync: read SOURCES (an SS 12000 bundle folder), plan, apply in one transaction.
+
+    Exit status: 0 done (warnings included), 1 failed (nothing applied), 3 held by a safety lock.
+    """
+    settings = env.settings()
+    store = env.store()
+    with render.progress_stages(not as_json and render.err_console.is_terminal) as stage:
+        result = sync(store, sources, settings, env.today, dry_run=dry_run, stage=stage)
+    show_result(result, as_json)
+    return result.exit_code
+
+
+def show_result(result: RunResult, as_json: bool) -> None:
+    """Print a run's result for a person or as JSON."""
+    if as_json:
+        render.print_json(result.as_report())
+        return
+    head = {
+        "applied": f"Run {result.run_id} applied",
+        "planned": "Dry run: nothing was applied",
+        "held": f"Run {result.run_id} held: nothing was applied",
+    }.get(result.status, result.status)
+    render.console.print(f"[bold]{head}[/] (today = {result.today.isoformat()})")
+    render.console.print(render.changes_table(result.changes))
+    if result.issues:
+        render.console.print(render.issues_by_code_table(result.issues))
+        render.console.print(render.issues_table(result.issues, limit=30))
+    else:
+        render.console.print("No issues.")
+
+
+@cli.command("export")
+@click.option("--json", "as_json", is_flag=True, help="Print the whole directory as JSON.")
+@today_option
+@pass_env
+def export_command(env: Env, as_json: bool) -> None:
+    """Print the directory as it stands (schools, users, classes, groups, lessons)."""
+    with env.store().connect() as conn:
+        doc = export_directory(conn, env.today)
+    if as_json:
+        render.print_json(doc)
+        return
+    from rich.table import Table
+
+    table = Table(title=f"Directory on {env.today.isoformat()}", title_justify="left")
+    for name in ("school", "students", "teachers", "staff", "guardians"):
+        table.add_column(name, justify="left" if name == "school" else "right")
+    counts: dict[str, dict[str, int]] = {s["name"]: {} for s in doc["schools"]}
+    for user in doc["users"]:
+        for link in user["schools"]:
+            if link["active"]:
+                per = counts.setdefault(link["school"], {})
+                per[link["role"]] = per.get(link["role"], 0) + 1
+    for school, per in counts.items():
+        table.add_row(
+            school, *(str(per.get(r, 0)) for r in ("student", "teacher", "staff", "guardian"))
+        )
+    render.console.print(table)
+    ended = sum(1 for u in doc["users"] if u["status"] == "ended")
+    render.console.print(
+        f"{len(doc['users'])} users ({ended} ended). Use --json for the whole directory."
+    )
+
+
+@cli.group("runs", invoke_without_command=True)
+@click.option("--json", "as_json", is_flag=True, help="Print the runs as JSON.")
+@click.option("--limit", default=20, show_default=True, help="How many runs to list.")
+@click.pass_context
+def runs_group(ctx: click.Context, as_json: bool, limit: int) -> None:
+    """List past runs, newest first (``runs show ID`` for one run)."""
+    if ctx.invoked_subcommand is not None:
+        return
+    env = ctx.find_object(Env)
+    assert env is not None
+    with env.store().connect() as conn:
+        runs = list_runs(conn, limit)
+    if as_json:
+        render.print_json([_run_summary(r) for r in runs])
+        return
+    from rich.table import Table
+
+    table = Table(title="Runs", title_justify="left")
+    for name in ("id", "kind", "status", "started (UTC)", "today", "who", "changes", "issues"):
+        table.add_column(name)
+    for run in runs:
+        table.add_row(
+            str(run["id"]),
+            run["kind"],
+            run["status"],
+            run["started_at"].strftime("%Y-%m-%d %H:%M:%S"),
+            run["today"].isoformat(),
+            run["who"],
+            _changes_text(run["summary"]),
+            ", ".join(f"{n} {s}" for s, n in sorted(run["issue_counts"].items())) or "-",
+        )
+    render.console.print(table if runs else "No runs yet. Start with: schoolsync demo")
+
+
+def _changes_text(summary: dict[str, dict[str, int]]) -> str:
+    parts = [
+        f"{kind} {action} {n}"
+        for kind, counts in summary.items()
+        for action, n in counts.items()
+        if n and kind == "users"
+    ]
+    return ", ".join(parts) or "-"
+
+
+def _run_summary(run: dict[str, Any]) -> dict[str, Any]:
+    return {
+        "run_id": str(run["id"]),
+        "kind": run["kind"],
+        "status": run["status"],
+        "started_at": run["started_at"].isoformat(),
+        "finished_at": run["finished_at"].isoformat() if run["finished_at"] else None,
+        "today": run["today"].isoformat(),
+        "who": run["who"],
+        "sources": run["sources"],
+        "options": run["options"],
+        "changes": run["summary"],
+        "message": run["message"],
+        "issue_counts": run.get("issue_counts", {}),
+    }
+
+
+@runs_group.command("show")
+@click.argument("run_id", type=int)
+@click.option("--json", "as_json", is_flag=True, help="Print the run report as JSON.")
+@click.option("--log", "show_log", is_flag=True, help="Include the whole change log.")
+@pass_env
+def runs_show(env: Env, run_id: int, as_json: bool, show_log: bool) -> None:
+    """Show one run: its changes and the issues it found."""
+    with env.store().connect() as conn:
+        run = get_run(conn, run_id)
+        log = run_changes(conn, run_id, None if show_log or as_json else 40)
+    report = _run_summary(run)
+    report["issues"] = run["issues"]
+    if as_json:
+        if show_log:
+            report["change_log"] = log
+        render.print_json(report)
+        return
+    render.console.print(
+        f"[bold]Run {run_id}[/] {run['kind']} {run['status']} by {run['who']} "
+        f"(today = {report['today']}, started {report['started_at']})"
+    )
+    if run["message"]:
+        render.console.print(run["message"])
+    render.console.print(render.changes_table(run["summary"] or {}))
+    if run["issues"]:
+        render.console.print(render.issues_table(run["issues"]))
+    from schoolsync.cli.changelog import change_log_table
+
+    if log:
+        render.console.print(change_log_table(env, log))
+
+
+@cli.command("demo")
+@click.option(
+    "--size",
+    type=click.Choice(["tiny", "small", "medium", "large"]),
+    default="small",
+    show_default=True,
+    help="How big a municipality to generate.",
+)
+@click.option("--seed", default=1, show_default=True, help="Seed of the generated data.")
+@today_option
+@pass_env
+def demo_command(env: Env, size: str, seed: int) -> None:
+    """Generate the synthetic municipality and sync it into the directory."""
+    from schoolsync.generate import generate_bundle
+
+    with tempfile.TemporaryDirectory(prefix="schoolsync-demo-") as tmp:
+        summary = generate_bundle(Path(tmp) / "bundle", size, seed=seed, today=env.today)
+        render.console.print(
+            f"Generated a {size} municipality: {summary.schools} school units, "
+            f"{summary.students} students, {summary.staff} staff, {summary.guardians} guardians "
+            f"(seed {seed})."
+        )
+        store = env.store()
+        render.console.print(f"Syncing into {store.display} ...")
+        with render.progress_stages(True) as stage:
+            result = sync(store, [Path(tmp) / "bundle"], env.settings(), env.today, stage=stage)
+    show_result(result, False)
+    render.console.print(
+        "Next: schoolsync export | schoolsync runs | schoolsync runs show "
+        f"{result.run_id} | schoolsync export --json"
+    )
+
+
+@cli.command("generate")
+@click.option(
+    "--size",
+    type=click.Choice(["tiny", "small", "medium", "large"]),
+    default="small",
+    show_default=True,
+    help="How big a municipality to generate.",
+)
+@click.option(
+    "--out",
+    required=True,
+    type=click.Path(path_type=Path, file_okay=False),
+    help="Folder to write the SS 12000 bundle to (created if missing).",
+)
+@click.option("--seed", default=1, show_default=True, help="Same seed and --today, same files.")
+@click.option("--faults/--no-faults", default=True, show_default=True,
+              help="Sprinkle in realistic faults (invalid numbers, duplicates, ...).")  # fmt: skip
+@today_option
+@pass_env
+def generate_command(env: Env, size: str, out: Path, seed: int, faults: bool) -> None:
+    """Write a synthetic SS 12000 bundle (test personnummer only) to --out."""
+    from schoolsync.generate import generate_bundle
+
+    try:
+        summary = generate_bundle(out, size, seed=seed, today=env.today, faults=faults)
+    except OSError as exc:
+        raise SchoolsyncError(
+            f"Cannot write the bundle to {out}: {exc.strerror or exc}.",
+            "Choose a folder you may write to.",
+        ) from exc
+    render.console.print(
+        f"Wrote {summary.persons} persons ({summary.students} students, {summary.staff} staff, "
+        f"{summary.guardians} guardians), {summary.schools} school units, {summary.groups} "
+        f"groups and {summary.duties} duties to {out} (school year from "
+        f"{summary.school_year_start.isoformat()}; {summary.test_numbers} test personnummer, "
+        f"{summary.tf_numbers} TF numbers)."
+    )
+    for fault in summary.faults:
+        render.console.print(f"  fault: {fault}")
+
+
+from schoolsync.cli import admin  # noqa: E402,F401  (registers the admin commands)

@@ -1,0 +1,92 @@
+"""Rendering for people (Rich tables) and scripts (JSON). No logic lives here."""
+
+from __future__ import annotations
+
+import json
+import sys
+from collections import Counter
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
+from typing import Any
+
+from rich.console import Console
+from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
+from rich.table import Table
+
+from schoolsync.domain.issues import KINDS, Issue
+
+console = Console(highlight=False)
+err_console = Console(stderr=True, highlight=False)
+
+SEVERITY_STYLE = {"error": "bold red", "warning": "yellow", "info": "cyan"}
+
+
+def print_json(data: Any) -> None:
+    """Write JSON to stdout (UTF-8, not escaped, stable key order as built)."""
+    sys.stdout.write(json.dumps(data, ensure_ascii=False, indent=2, default=str) + "\n")
+
+
+def changes_table(changes: dict[str, dict[str, int]], title: str = "Changes") -> Table:
+    """A table of change counts per kind and action; kinds without changes are left out."""
+    actions = sorted({a for group in changes.values() for a in group})
+    table = Table(title=title, title_justify="left")
+    table.add_column("kind")
+    for action in actions:
+        table.add_column(action, justify="right")
+    for kind, counts in changes.items():
+        if any(counts.values()):
+            table.add_row(kind, *(str(counts.get(a, 0)) for a in actions))
+    if not table.row_count:
+        table.add_row("(nothing changed)", *("" for _ in actions))
+    return table
+
+
+def issues_by_code_table(issues: list[Issue]) -> Table:
+    """A table of issue counts per code."""
+    table = Table(title="Issues by code", title_justify="left")
+    for name in ("code", "severity", "rule", "count", "what"):
+        table.add_column(name, justify="right" if name == "count" else "left")
+    for code, count in sorted(Counter(i.code for i in issues).items()):
+        kind = KINDS[code]
+        style = SEVERITY_STYLE[kind.severity]
+        table.add_row(code, f"[{style}]{kind.severity}[/]", kind.rule, str(count), kind.title)
+    return table
+
+
+def issues_table(issues: list[dict[str, str]] | list[Issue], limit: int | None = None) -> Table:
+    """A table of issues with their messages."""
+    table = Table(title="Issues", title_justify="left", show_lines=False)
+    for name in ("severity", "code", "rule", "message"):
+        table.add_column(name, overflow="fold")
+    rows = [i.as_dict() if isinstance(i, Issue) else i for i in issues]
+    for item in rows[:limit]:
+        style = SEVERITY_STYLE.get(item["severity"], "")
+        table.add_row(
+            f"[{style}]{item['severity']}[/]", item["code"], item["rule"], item["message"]
+        )
+    if limit is not None and len(rows) > limit:
+        table.add_row("", "", "", f"... and {len(rows) - limit} more (use --json for all)")
+    return table
+
+
+@contextmanager
+def progress_stages(enabled: bool) -> Iterator[Callable[[str, int], Callable[[int], None]]]:
+    """A Rich progress display with one bar per stage; a no-op when disabled."""
+    if not enabled:
+        yield lambda _stage, _total: lambda _n: None
+        return
+    columns = (
+        TextColumn("{task.description:<22}"),
+        BarColumn(),
+        MofNCompleteColumn(),
+        TimeElapsedColumn(),
+    )
+    with Progress(*columns, console=err_console, transient=False) as progress:
+
+        def stage(name: str, total: int) -> Callable[[int], None]:
+            task = progress.add_task(name, total=max(total, 1))
+            if total == 0:
+                progress.advance(task, 1)
+            return lambda n: progress.advance(task, n)
+
+        yield stage

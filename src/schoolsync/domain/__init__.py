@@ -1,0 +1,1 @@
+"""Domain model of the register: records, civic numbers and sync issues."""

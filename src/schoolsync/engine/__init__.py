@@ -1,0 +1,1 @@
+"""The engine: plan (pure rules over snapshot + directory) and apply (one transaction)."""

@@ -1,0 +1,126 @@
+"""Apply a plan: the only place that writes, in the one transaction it is given.
+
+Rows are written set-wise (one executemany per table and column set); the change log, the issues
+and the run row go in the same transaction, so they commit together or not at all.
+"""
+
+from __future__ import annotations
+
+from collections import defaultdict
+from collections.abc import Callable, Iterable
+from datetime import UTC, datetime
+from typing import Any
+
+import sqlalchemy as sa
+from sqlalchemy.engine import Connection
+
+from schoolsync.engine.changeset import ChangeSet
+from schoolsync.store import schema as t
+
+# Tables in the order their rows may be inserted (parents before children).
+WRITE_ORDER = ("schools", "school_units", "users", "user_schools")
+_CHUNK = 5000
+
+Progress = Callable[[int], None]
+
+
+def _pk(table: sa.Table) -> sa.Column[Any]:
+    (column,) = table.primary_key.columns
+    return column
+
+
+def _chunks(rows: list[dict[str, Any]]) -> Iterable[list[dict[str, Any]]]:
+    for start in range(0, len(rows), _CHUNK):
+        yield rows[start : start + _CHUNK]
+
+
+def insert_rows(
+    conn: Connection, table: sa.Table, rows: list[dict[str, Any]], advance: Progress
+) -> None:
+    """Insert rows in bulk."""
+    for chunk in _chunks(rows):
+        conn.execute(table.insert(), chunk)
+        advance(len(chunk))
+
+
+def update_rows(
+    conn: Connection, table: sa.Table, rows: list[dict[str, Any]], advance: Progress
+) -> None:
+    """Update rows by primary key in bulk, one statement per set of changed columns."""
+    pk = _pk(table)
+    by_columns: dict[tuple[str, ...], list[dict[str, Any]]] = defaultdict(list)
+    for row in rows:
+        by_columns[tuple(sorted(k for k in row if k != pk.name))].append(row)
+    for columns, group in by_columns.items():
+        stmt = (
+            table.update()
+            .where(pk == sa.bindparam("p_key"))
+            .values({c: sa.bindparam(f"p_{c}") for c in columns})
+        )
+        params = [{"p_key": r[pk.name], **{f"p_{c}": r[c] for c in columns}} for r in group]
+        for chunk in _chunks(params):
+            conn.execute(stmt, chunk)
+            advance(len(chunk))
+
+
+def _stamp(table: sa.Table, rows: list[dict[str, Any]], column: str, run_id: int) -> None:
+    if column in table.c:
+        for row in rows:
+            row[column] = run_id
+
+
+def write_changes(conn: Connection, changes: ChangeSet, run_id: int, advance: Progress) -> None:
+    """Write a change set's rows, change log and issues under one run id."""
+    tables = t.metadata.tables
+    unknown = (set(changes.inserts) | set(changes.updates)) - set(WRITE_ORDER)
+    if unknown:
+        raise ValueError(f"no write order for tables {sorted(unknown)}")
+    for name in WRITE_ORDER:
+        table = tables[name]
+        inserts = changes.inserts.get(name, [])
+        updates = changes.updates.get(name, [])
+        _stamp(table, inserts, "created_run_id", run_id)
+        _stamp(table, updates, "updated_run_id", run_id)
+        if name == "users":
+            _free_civic_numbers(conn, updates)
+        insert_rows(conn, table, inserts, advance)
+        update_rows(conn, table, updates, advance)
+    log = [
+        {
+            "run_id": run_id,
+            "entity": c.entity,
+            "entity_id": c.entity_id,
+            "action": c.action,
+            "details": c.details,
+        }
+        for c in changes.log
+    ]
+    insert_rows(conn, t.changes, log, advance)
+    issues = [{"run_id": run_id, **i.as_dict()} for i in changes.issues]
+    insert_rows(conn, t.run_issues, issues, lambda n: None)
+
+
+def _free_civic_numbers(conn: Connection, updates: list[dict[str, Any]]) -> None:
+    """Move re-keyed users to a temporary number first, so swaps and chains never collide."""
+    rekeyed = [{"p_key": r["id"], "p_tmp": "~" + r["id"][:11]} for r in updates if "civic_no" in r]
+    if rekeyed:
+        stmt = (
+            t.users.update()
+            .where(t.users.c.id == sa.bindparam("p_key"))
+            .values(civic_no=sa.bindparam("p_tmp"))
+        )
+        conn.execute(stmt, rekeyed)
+
+
+def total_rows(changes: ChangeSet) -> int:
+    """How many rows a change set writes (for progress bars)."""
+    return (
+        sum(len(v) for v in changes.inserts.values())
+        + sum(len(v) for v in changes.updates.values())
+        + len(changes.log)
+    )
+
+
+def now() -> datetime:
+    """The current time, in UTC."""
+    return datetime.now(UTC)

@@ -1,0 +1,52 @@
+"""What every planning step needs: the inputs, the settings, today, and the change set to fill."""
+
+from __future__ import annotations
+
+import uuid
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from datetime import date, timedelta
+
+from schoolsync.domain.issues import issue
+from schoolsync.domain.records import RegisterSnapshot
+from schoolsync.engine.changeset import ChangeSet
+from schoolsync.engine.state import Directory
+from schoolsync.settings import Settings
+
+
+def new_uuid() -> str:
+    """A new internal id."""
+    return str(uuid.uuid4())
+
+
+@dataclass
+class PlanContext:
+    """The inputs of one plan and the change set it fills.
+
+    Attributes:
+        snapshot: The register as read (None for a run without a register source).
+        directory: The directory as it stands.
+        settings: The settings.
+        today: The date the rules treat as today.
+        new_id: Makes internal ids (injectable so tests can be deterministic).
+        unit_school: Register unit id to directory school id (filled by the schools step).
+        departure_units: Register unit ids configured as avgångsenheter.
+    """
+
+    snapshot: RegisterSnapshot
+    directory: Directory
+    settings: Settings
+    today: date
+    new_id: Callable[[], str] = new_uuid
+    changes: ChangeSet = field(default_factory=ChangeSet)
+    unit_school: dict[str, str] = field(default_factory=dict)
+    departure_units: set[str] = field(default_factory=set)
+
+    @property
+    def yesterday(self) -> date:
+        """The end date given to something that ends in this run (dates are inclusive)."""
+        return self.today - timedelta(days=1)
+
+    def report(self, code: str, message: str, subject: str = "") -> None:
+        """Add an issue to the run."""
+        self.changes.issues.append(issue(code, message, subject))

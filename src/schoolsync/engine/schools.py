@@ -1,0 +1,118 @@
+"""Schools and the register units that feed them (R4.2).
+
+Default: one school per school unit (Skolenhet), named as the unit. ``[[schools]]`` in the settings
+joins several units into one school. Units listed in ``[sync] departure_units`` (avgångsenheter)
+feed no school: an enrolment there means the student has left (R3.1). A school unit closed before
+today becomes a school only if it already was one.
+"""
+
+from __future__ import annotations
+
+from collections import Counter
+
+from schoolsync.domain.records import Unit
+from schoolsync.engine.context import PlanContext
+from schoolsync.store import schema as t
+
+
+def _resolver(units: dict[str, Unit]) -> dict[str, str]:
+    """Map every way settings may name a unit (code or id, any case) to its register id."""
+    names: dict[str, str] = {}
+    for unit in units.values():
+        names[unit.id.lower()] = unit.id
+        if unit.school_unit_code:
+            names[unit.school_unit_code.lower()] = unit.id
+    return names
+
+
+def plan_schools(ctx: PlanContext) -> None:
+    """Create or rename schools, map units to schools, and resolve departure units.
+
+    Fills ``ctx.unit_school`` and ``ctx.departure_units``.
+    """
+    units = ctx.snapshot.units
+    names = _resolver(units)
+    for configured in ctx.settings.sync.departure_units:
+        unit_id = names.get(configured.strip().lower())
+        if unit_id is None:
+            ctx.report(
+                "unknown-unit",
+                f"The setting [sync] departure_units names the unit {configured!r}, but the "
+                f"register has no unit with that code or id. Correct the setting.",
+                configured,
+            )
+        else:
+            ctx.departure_units.add(unit_id)
+
+    wanted: dict[str, tuple[str, list[str]]] = {}  # school key -> (name, unit ids)
+    claimed: set[str] = set()
+    for school in ctx.settings.schools:
+        unit_ids: list[str] = []
+        for configured in school.units:
+            unit_id = names.get(configured.strip().lower())
+            if unit_id is None:
+                ctx.report(
+                    "unknown-unit",
+                    f"The settings give the unit {configured!r} to the school {school.name!r}, "
+                    f"but the register has no unit with that code or id. Correct [[schools]] "
+                    f"in the settings file.",
+                    configured,
+                )
+                continue
+            unit_ids.append(unit_id)
+            claimed.add(unit_id)
+        wanted[f"config:{school.name}"] = (school.name, unit_ids)
+
+    for unit in sorted(units.values(), key=lambda u: u.key):
+        if not unit.is_school_unit or unit.id in claimed or unit.id in ctx.departure_units:
+            continue
+        key = f"unit:{unit.id}"
+        closed = unit.end_date is not None and unit.end_date < ctx.today
+        if closed and key not in ctx.directory.schools:
+            continue
+        wanted[key] = (unit.name, [unit.id])
+
+    _name_schools(ctx, wanted)
+    _plan_units(ctx, wanted)
+
+
+def _name_schools(ctx: PlanContext, wanted: dict[str, tuple[str, list[str]]]) -> None:
+    """Insert new schools and rename changed ones; clashing names get the unit key appended."""
+    others = {s.name for k, s in ctx.directory.schools.items() if k not in wanted}
+    counts = Counter(name for name, _ in wanted.values())
+    for key, (name, unit_ids) in sorted(wanted.items()):
+        if (counts[name] > 1 or name in others) and key.startswith("unit:"):
+            name = f"{name} ({ctx.snapshot.units[unit_ids[0]].key})"
+            wanted[key] = (name, unit_ids)
+        existing = ctx.directory.schools.get(key)
+        if existing is None:
+            school_id = ctx.new_id()
+            ctx.changes.insert(t.schools.name, {"id": school_id, "key": key, "name": name})
+            ctx.changes.record("school", school_id, "created", name=name)
+        else:
+            school_id = existing.id
+            if existing.name != name:
+                ctx.changes.update(t.schools.name, {"id": school_id, "name": name})
+                ctx.changes.record("school", school_id, "updated", name=[existing.name, name])
+        for unit_id in unit_ids:
+            ctx.unit_school[unit_id] = school_id
+
+
+def _plan_units(ctx: PlanContext, wanted: dict[str, tuple[str, list[str]]]) -> None:
+    """Keep ``school_units`` in step with the mapping (which unit feeds which school)."""
+    for unit_id, school_id in sorted(ctx.unit_school.items()):
+        unit = ctx.snapshot.units[unit_id]
+        row = {
+            "register_id": unit_id,
+            "school_id": school_id,
+            "code": unit.school_unit_code,
+            "name": unit.name,
+            "school_types": list(unit.school_types),
+        }
+        existing = ctx.directory.units.get(unit_id)
+        if existing is None:
+            ctx.changes.insert(t.school_units.name, row)
+            continue
+        changed = {k: v for k, v in row.items() if k != "register_id" and getattr(existing, k) != v}
+        if changed:
+            ctx.changes.update(t.school_units.name, {"register_id": unit_id, **changed})

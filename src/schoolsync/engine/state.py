@@ -1,0 +1,85 @@
+"""The directory's current state as plain, mutable rows: what the planner compares against.
+
+Loaded once per run by :mod:`schoolsync.store.load`, keyed the way the rules look things up.
+"""
+
+from __future__ import annotations
+
+from collections import defaultdict
+from dataclasses import dataclass, field
+from datetime import date
+from typing import Any
+
+
+@dataclass(slots=True)
+class SchoolRow:
+    id: str
+    key: str
+    name: str
+
+
+@dataclass(slots=True)
+class UnitRow:
+    register_id: str
+    school_id: str
+    code: str | None
+    name: str
+    school_types: list[str]
+
+
+@dataclass(slots=True)
+class UserRow:
+    id: str
+    civic_no: str
+    register_id: str | None
+    given_name: str
+    middle_name: str | None
+    family_name: str
+    birth_date: date | None
+    sex: str | None
+    email: str | None
+    mobile: str | None
+    addresses: list[dict[str, Any]]
+    identifiers: dict[str, Any]
+    signature: str | None
+    status: str
+    protected: bool = False
+
+
+@dataclass(slots=True)
+class LinkRow:
+    """A user's link to a school in one role (student, teacher, staff, guardian)."""
+
+    id: str
+    user_id: str
+    school_id: str
+    role: str
+    start_date: date | None
+    end_date: date | None
+    signature: str | None
+
+
+def is_open(end_date: date | None, today: date) -> bool:
+    """True when something with this end date has not ended on ``today`` (dates are inclusive)."""
+    return end_date is None or end_date >= today
+
+
+@dataclass
+class Directory:
+    """Everything the directory holds that a run compares with."""
+
+    schools: dict[str, SchoolRow] = field(default_factory=dict)  # by key
+    units: dict[str, UnitRow] = field(default_factory=dict)  # by register id
+    users: dict[str, UserRow] = field(default_factory=dict)  # by id
+    links: dict[tuple[str, str, str], LinkRow] = field(default_factory=dict)  # (user, school, role)
+
+    def links_by_user(self) -> dict[str, dict[tuple[str, str], LinkRow]]:
+        """Links grouped by user id, keyed by (school id, role)."""
+        out: dict[str, dict[tuple[str, str], LinkRow]] = defaultdict(dict)
+        for (user_id, school_id, role), link in self.links.items():
+            out[user_id][(school_id, role)] = link
+        return out
+
+    def school_names(self) -> dict[str, str]:
+        """School id to name."""
+        return {s.id: s.name for s in self.schools.values()}

@@ -1,0 +1,86 @@
+"""schoolsync's own errors, and nothing else.
+
+Every failure a user can cause or meet is one of these, raised with a sentence that says what is
+wrong, where, and what to do. The CLI turns them into that sentence and an exit status; nothing
+above this layer shows a traceback. Foreign errors (JSON, TOML, SQLAlchemy, OS) are translated at
+the boundary where they happen, with ``raise ... from exc``.
+
+The tree::
+
+    SchoolsyncError                 exit 1
+    ├── InputError                  a source (register export, schedule file) cannot be read
+    ├── ConfigError                 the settings file is wrong
+    ├── DatabaseError               the directory database is unreachable, full or refuses
+    ├── DirectoryBusyError          another sync holds the directory
+    ├── NotFoundError               a run, user, class or group named on the command line
+    └── ConflictError               a command would break the directory (e.g. a rekey onto a
+                                    number that is taken)
+"""
+
+from __future__ import annotations
+
+
+class SchoolsyncError(Exception):
+    """Base class: a failure with a message for the administrator.
+
+    Attributes:
+        message: What is wrong and where, as a sentence.
+        hint: What to do about it, as a sentence (may be empty).
+        exit_code: The process exit status the CLI uses.
+    """
+
+    exit_code = 1
+
+    def __init__(self, message: str, hint: str = "") -> None:
+        super().__init__(message)
+        self.message = message
+        self.hint = hint
+
+    def __str__(self) -> str:
+        return f"{self.message} {self.hint}".strip()
+
+
+class InputError(SchoolsyncError):
+    """A source file or directory cannot be read as the format it claims to be."""
+
+    def __init__(
+        self,
+        message: str,
+        hint: str = "",
+        *,
+        path: str | None = None,
+        line: int | None = None,
+        column: int | None = None,
+    ) -> None:
+        where = ""
+        if path is not None:
+            where = path
+            if line is not None:
+                where += f", line {line}"
+                if column is not None:
+                    where += f", column {column}"
+            message = f"{where}: {message}"
+        super().__init__(message, hint)
+        self.path = path
+        self.line = line
+        self.column = column
+
+
+class ConfigError(SchoolsyncError):
+    """The settings file (schoolsync.toml) is missing a value, has a wrong one, or is not TOML."""
+
+
+class DatabaseError(SchoolsyncError):
+    """The directory database cannot be reached or refused a write. Nothing was applied."""
+
+
+class DirectoryBusyError(SchoolsyncError):
+    """Another sync run holds the directory."""
+
+
+class NotFoundError(SchoolsyncError):
+    """Something named on the command line does not exist in the directory."""
+
+
+class ConflictError(SchoolsyncError):
+    """A command would leave the directory inconsistent, so it was not carried out."""

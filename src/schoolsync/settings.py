@@ -1,0 +1,118 @@
+"""Settings (``schoolsync.toml``): which units feed which school, and how the rules behave.
+
+Read with :mod:`tomllib` and checked with pydantic, so a wrong value is reported with its place in
+the file. Every setting has a default; no file means all defaults.
+"""
+
+from __future__ import annotations
+
+import tomllib
+from pathlib import Path
+from typing import Literal
+
+from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
+
+from schoolsync.errors import ConfigError
+
+DEFAULT_CONFIG_FILE = "schoolsync.toml"
+
+
+class _Section(BaseModel):
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+
+class SchoolSetting(_Section):
+    """One directory school fed by one or more register units (R4.2)."""
+
+    name: str = Field(min_length=1)
+    units: list[str] = Field(min_length=1)
+    mentor_source: Literal["assignment", "none"] | None = None
+
+    @field_validator("name")
+    @classmethod
+    def _strip(cls, value: str) -> str:
+        if not value.strip():
+            raise ValueError("must not be blank")
+        return value.strip()
+
+
+class SyncSettings(_Section):
+    """The ``[sync]`` table."""
+
+    departure_units: list[str] = Field(default_factory=list)
+    visibility_lead_days: int = Field(default=15, ge=0, le=366)
+    group_naming: Literal["register", "ted", "procapita"] = "register"
+    procapita_template: str = "KLA.{class}_{subject}"
+    mentor_source: Literal["assignment", "none"] = "assignment"
+    protected_identity: Literal["exclude", "pseudonymise"] = "exclude"
+
+
+class LockSettings(_Section):
+    """The ``[locks]`` table (R10 safety locks)."""
+
+    max_ended_users_percent: float = Field(default=10.0, ge=0, le=100)
+    max_ended_users_count: int = Field(default=20, ge=0)
+    max_ended_memberships_percent: float = Field(default=10.0, ge=0, le=100)
+    max_ended_memberships_count: int = Field(default=50, ge=0)
+
+
+class Settings(_Section):
+    """All settings."""
+
+    schools: list[SchoolSetting] = Field(default_factory=list)
+    sync: SyncSettings = Field(default_factory=SyncSettings)
+    locks: LockSettings = Field(default_factory=LockSettings)
+
+    @field_validator("schools")
+    @classmethod
+    def _unique(cls, schools: list[SchoolSetting]) -> list[SchoolSetting]:
+        names: set[str] = set()
+        units: set[str] = set()
+        for school in schools:
+            if school.name in names:
+                raise ValueError(f"the school name {school.name!r} is used twice")
+            names.add(school.name)
+            for unit in school.units:
+                key = unit.strip().lower()
+                if key in units:
+                    raise ValueError(f"the unit {unit!r} is given to two schools")
+                units.add(key)
+        return schools
+
+
+def load_settings(path: Path | None) -> Settings:
+    """Load settings from a TOML file.
+
+    Args:
+        path: The file, or None for ``schoolsync.toml`` in the working directory if present.
+
+    Returns:
+        The settings (all defaults when there is no file).
+
+    Raises:
+        ConfigError: When the file is missing (if named), not TOML, or has a wrong value.
+    """
+    explicit = path is not None
+    path = path or Path(DEFAULT_CONFIG_FILE)
+    if not path.exists():
+        if explicit:
+            raise ConfigError(
+                f"The settings file {path} does not exist.", "Check the --config path."
+            )
+        return Settings()
+    try:
+        with path.open("rb") as fh:
+            data = tomllib.load(fh)
+    except tomllib.TOMLDecodeError as exc:
+        raise ConfigError(f"The settings file {path} is not valid TOML: {exc}.") from exc
+    except (OSError, UnicodeDecodeError) as exc:
+        raise ConfigError(f"The settings file {path} cannot be read: {exc}.") from exc
+    try:
+        return Settings.model_validate(data)
+    except ValidationError as exc:
+        err = exc.errors(include_url=False)[0]
+        where = ".".join(str(p) for p in err["loc"]) or "(top level)"
+        raise ConfigError(
+            f"The settings file {path} has a wrong value at {where}: {err['msg']}.",
+            "See the Settings section of the README for the allowed values.",
+        ) from exc

@@ -1,0 +1,165 @@
+"""Opening the directory database: URL, engine, automatic migrations, error translation.
+
+SQLite is the default (``sqlite:///schoolsync.db``); PostgreSQL via ``postgresql+psycopg://``.
+Migrations run on first use, so there is no manual setup step. Every database failure leaves as a
+:class:`DatabaseError` naming the database without its password.
+"""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Iterator
+from contextlib import contextmanager
+from importlib import resources
+from pathlib import Path
+from typing import Any
+
+import sqlalchemy as sa
+from alembic import command
+from alembic.config import Config
+from alembic.runtime.migration import MigrationContext
+from alembic.script import ScriptDirectory
+from sqlalchemy import event
+from sqlalchemy.engine import URL, Connection, Engine, make_url
+from sqlalchemy.exc import ArgumentError, SQLAlchemyError
+
+from schoolsync.errors import DatabaseError
+
+DEFAULT_URL = "sqlite:///schoolsync.db"
+ENV_URL = "SCHOOLSYNC_DATABASE_URL"
+
+
+def resolve_url(url: str | None) -> str:
+    """The database URL to use: the argument, else ``$SCHOOLSYNC_DATABASE_URL``, else SQLite."""
+    return url or os.environ.get(ENV_URL) or DEFAULT_URL
+
+
+def display_url(url: str | URL) -> str:
+    """A URL fit for messages: the password is replaced by ``***``."""
+    try:
+        parsed = make_url(url) if isinstance(url, str) else url
+    except ArgumentError:
+        return "<an unreadable database URL>"
+    return parsed.render_as_string(hide_password=True)
+
+
+def _parse(url: str) -> URL:
+    try:
+        parsed = make_url(url)
+    except ArgumentError as exc:
+        raise DatabaseError(
+            "The database URL is not a URL SQLAlchemy understands.",
+            "Use sqlite:///path/to/schoolsync.db or postgresql+psycopg://user@host/dbname.",
+        ) from exc
+    if parsed.drivername in ("postgresql", "postgres"):
+        parsed = parsed.set(drivername="postgresql+psycopg")
+    if parsed.get_backend_name() not in ("sqlite", "postgresql"):
+        raise DatabaseError(
+            f"The database {display_url(parsed)} is neither SQLite nor PostgreSQL.",
+            "schoolsync supports sqlite:/// and postgresql+psycopg:// URLs.",
+        )
+    return parsed
+
+
+def _sqlite_pragmas(dbapi_conn: Any, _record: Any) -> None:
+    cur = dbapi_conn.cursor()
+    cur.execute("PRAGMA foreign_keys=ON")
+    cur.execute("PRAGMA journal_mode=WAL")
+    cur.execute("PRAGMA synchronous=NORMAL")
+    cur.execute("PRAGMA busy_timeout=30000")
+    cur.close()
+
+
+def describe_db_error(exc: BaseException) -> str:
+    """The first line of a driver error, without a SQL statement or parameters."""
+    orig = getattr(exc, "orig", None) or exc
+    text = str(orig).strip().splitlines()
+    return text[0].rstrip(".") if text else type(orig).__name__
+
+
+class Store:
+    """The directory database: an engine plus the guarantees around it.
+
+    Attributes:
+        url: The parsed URL.
+        engine: The SQLAlchemy engine.
+    """
+
+    def __init__(self, url: str | None = None, *, migrate: bool = True) -> None:
+        self.url = _parse(resolve_url(url))
+        self.display = display_url(self.url)
+        if self.url.get_backend_name() == "sqlite":
+            database = self.url.database or ""
+            if database and database != ":memory:":
+                parent = Path(database).expanduser().resolve().parent
+                if not parent.is_dir():
+                    raise DatabaseError(
+                        f"The folder of the database {self.display} does not exist.",
+                        "Create the folder or give another --db path.",
+                    )
+            self.engine: Engine = sa.create_engine(self.url)
+            event.listen(self.engine, "connect", _sqlite_pragmas)
+        else:
+            self.engine = sa.create_engine(
+                self.url, pool_pre_ping=False, connect_args={"connect_timeout": 10}
+            )
+        if migrate:
+            self.migrate()
+
+    @property
+    def is_sqlite(self) -> bool:
+        """True when the directory is an SQLite file."""
+        return self.url.get_backend_name() == "sqlite"
+
+    def fail(self, exc: BaseException, doing: str) -> DatabaseError:
+        """Translate a driver error into a DatabaseError naming the database."""
+        return DatabaseError(
+            f"The directory database {self.display} failed while {doing}: "
+            f"{describe_db_error(exc)}. Nothing was changed.",
+            "Check that the database is running, reachable and has free space, then run again.",
+        )
+
+    @contextmanager
+    def connect(self, doing: str = "reading") -> Iterator[Connection]:
+        """A connection for reading; database errors become DatabaseError."""
+        try:
+            with self.engine.connect() as conn:
+                yield conn
+        except SQLAlchemyError as exc:
+            raise self.fail(exc, doing) from exc
+
+    @contextmanager
+    def transaction(self, doing: str = "writing") -> Iterator[Connection]:
+        """One transaction: committed when the block ends, rolled back on any exception."""
+        try:
+            with self.engine.begin() as conn:
+                yield conn
+        except SQLAlchemyError as exc:
+            raise self.fail(exc, doing) from exc
+
+    def migrate(self) -> None:
+        """Create or upgrade the tables to the newest schema (Alembic), if they are not yet."""
+        script = ScriptDirectory.from_config(_alembic_config())
+        head = script.get_current_head()
+        try:
+            with self.engine.connect() as conn:
+                current = MigrationContext.configure(conn).get_current_revision()
+                if current == head:
+                    return
+            with self.engine.begin() as conn:
+                cfg = _alembic_config()
+                cfg.attributes["connection"] = conn
+                command.upgrade(cfg, "head")
+        except SQLAlchemyError as exc:
+            raise self.fail(exc, "opening it") from exc
+
+    def dispose(self) -> None:
+        """Close every pooled connection."""
+        self.engine.dispose()
+
+
+def _alembic_config() -> Config:
+    cfg = Config()
+    location = resources.files("schoolsync.store") / "migrations"
+    cfg.set_main_option("script_location", str(location))
+    return cfg

@@ -1,0 +1,38 @@
+"""Load the directory's current state in a handful of queries (one per table)."""
+
+from __future__ import annotations
+
+from sqlalchemy import select
+from sqlalchemy.engine import Connection
+
+from schoolsync.engine.state import Directory, LinkRow, SchoolRow, UnitRow, UserRow
+from schoolsync.store import schema as t
+
+
+def load_directory(conn: Connection) -> Directory:
+    """Read schools, units, users and their school links.
+
+    Args:
+        conn: An open connection.
+
+    Returns:
+        The directory state, keyed for the planner.
+    """
+    d = Directory()
+    for row in conn.execute(select(t.schools.c.id, t.schools.c.key, t.schools.c.name)):
+        d.schools[row.key] = SchoolRow(row.id, row.key, row.name)
+    u = t.school_units.c
+    for unit in conn.execute(select(u.register_id, u.school_id, u.code, u.name, u.school_types)):
+        d.units[unit.register_id] = UnitRow(**unit._asdict())
+    c = t.users.c
+    cols = [
+        c.id, c.civic_no, c.register_id, c.given_name, c.middle_name, c.family_name, c.birth_date,
+        c.sex, c.email, c.mobile, c.addresses, c.identifiers, c.signature, c.status, c.protected,
+    ]  # fmt: skip
+    for user in conn.execute(select(*cols)):
+        d.users[user.id] = UserRow(**user._asdict())
+    s = t.user_schools.c
+    link_cols = [s.id, s.user_id, s.school_id, s.role, s.start_date, s.end_date, s.signature]
+    for link in conn.execute(select(*link_cols)):
+        d.links[(link.user_id, link.school_id, link.role)] = LinkRow(**link._asdict())
+    return d

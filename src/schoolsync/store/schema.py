@@ -1,0 +1,138 @@
+"""The directory's tables (SQLAlchemy Core), the single source for migrations and queries.
+
+Every entity the platform sees has an internal id that never changes (a UUID string made by
+schoolsync). Register keys (personnummer, names, register ids) are mutable attributes with unique
+indexes, so a re-key or a rename keeps the row and its history. Nothing is ever deleted: ending sets
+an end date, and the change log keeps one row per change, tied to the run that made it.
+"""
+
+from __future__ import annotations
+
+from sqlalchemy import (
+    JSON,
+    BigInteger,
+    Boolean,
+    Column,
+    Date,
+    DateTime,
+    ForeignKey,
+    Index,
+    Integer,
+    MetaData,
+    String,
+    Table,
+    Text,
+    UniqueConstraint,
+)
+
+NAMING = {
+    "ix": "ix_%(column_0_label)s",
+    "uq": "uq_%(table_name)s_%(column_0_name)s",
+    "fk": "fk_%(table_name)s_%(column_0_name)s_%(referred_table_name)s",
+    "pk": "pk_%(table_name)s",
+}
+
+metadata = MetaData(naming_convention=NAMING)
+
+ID = String(36)
+
+runs = Table(
+    "runs",
+    metadata,
+    Column("id", Integer, primary_key=True, autoincrement=True),
+    Column("kind", String(20), nullable=False),  # sync | edit | rekey | merge | rename | approve
+    Column("status", String(20), nullable=False),  # applied | held | failed
+    Column("started_at", DateTime(timezone=True), nullable=False),
+    Column("finished_at", DateTime(timezone=True)),
+    Column("today", Date, nullable=False),
+    Column("who", String(200), nullable=False),
+    Column("sources", JSON, nullable=False),
+    Column("options", JSON, nullable=False),
+    Column("summary", JSON, nullable=False),
+    Column("message", Text),
+)
+
+changes = Table(
+    "changes",
+    metadata,
+    Column(
+        "id", BigInteger().with_variant(Integer, "sqlite"), primary_key=True, autoincrement=True
+    ),
+    Column("run_id", Integer, ForeignKey("runs.id"), nullable=False, index=True),
+    Column("entity", String(20), nullable=False),
+    Column("entity_id", ID, nullable=False, index=True),
+    Column("action", String(20), nullable=False),
+    Column("details", JSON, nullable=False),
+)
+
+run_issues = Table(
+    "run_issues",
+    metadata,
+    Column(
+        "id", BigInteger().with_variant(Integer, "sqlite"), primary_key=True, autoincrement=True
+    ),
+    Column("run_id", Integer, ForeignKey("runs.id"), nullable=False, index=True),
+    Column("code", String(60), nullable=False),
+    Column("severity", String(10), nullable=False),
+    Column("rule", String(10), nullable=False),
+    Column("subject", Text, nullable=False),
+    Column("message", Text, nullable=False),
+)
+
+schools = Table(
+    "schools",
+    metadata,
+    Column("id", ID, primary_key=True),
+    Column("key", String(300), nullable=False, unique=True),
+    Column("name", String(300), nullable=False, unique=True),
+    Column("created_run_id", Integer, ForeignKey("runs.id")),
+)
+
+school_units = Table(
+    "school_units",
+    metadata,
+    Column("register_id", String(100), primary_key=True),
+    Column("school_id", ID, ForeignKey("schools.id"), nullable=False, index=True),
+    Column("code", String(50)),
+    Column("name", String(300), nullable=False),
+    Column("school_types", JSON, nullable=False),
+)
+
+users = Table(
+    "users",
+    metadata,
+    Column("id", ID, primary_key=True),
+    Column("civic_no", String(12), nullable=False, unique=True),
+    Column("register_id", String(100), index=True),
+    Column("given_name", String(200), nullable=False),
+    Column("middle_name", String(200)),
+    Column("family_name", String(200), nullable=False),
+    Column("birth_date", Date),
+    Column("sex", String(10)),
+    Column("email", String(320)),
+    Column("mobile", String(50)),
+    Column("addresses", JSON, nullable=False),
+    Column("identifiers", JSON, nullable=False),
+    Column("signature", String(50)),
+    Column("status", String(10), nullable=False),
+    Column("protected", Boolean, nullable=False, default=False),
+    Column("created_run_id", Integer, ForeignKey("runs.id")),
+    Column("updated_run_id", Integer, ForeignKey("runs.id")),
+)
+
+user_schools = Table(
+    "user_schools",
+    metadata,
+    Column("id", ID, primary_key=True),
+    Column("user_id", ID, ForeignKey("users.id"), nullable=False),
+    Column("school_id", ID, ForeignKey("schools.id"), nullable=False, index=True),
+    Column("role", String(10), nullable=False),  # student | teacher | staff | guardian
+    Column("start_date", Date),
+    Column("end_date", Date),
+    Column("signature", String(50)),
+    Column("created_run_id", Integer, ForeignKey("runs.id")),
+    Column("updated_run_id", Integer, ForeignKey("runs.id")),
+    UniqueConstraint("user_id", "school_id", "role", name="uq_user_schools_user_school_role"),
+)
+
+Index("ix_users_family_given", users.c.family_name, users.c.given_name)
