@@ -65,6 +65,17 @@ def export_directory(conn: Connection, today: date) -> dict[str, Any]:
                 "_open": is_open(link.end_date, today),
             }
         )
+    civic_of = {r.id: r.civic_no for r in conn.execute(select(t.users.c.id, t.users.c.civic_no))}
+    guardians: dict[str, list[dict[str, Any]]] = defaultdict(list)
+    g = t.guardianships.c
+    for gs in conn.execute(select(g.guardian_id, g.student_id, g.relation, g.end_date)):
+        guardians[gs.student_id].append(
+            {
+                "civic_no": civic_of[gs.guardian_id],
+                "relation": gs.relation,
+                "active": is_open(gs.end_date, today),
+            }
+        )
     u = t.users.c
     users = []
     for row in conn.execute(
@@ -85,6 +96,7 @@ def export_directory(conn: Connection, today: date) -> dict[str, Any]:
                 "signature": row.signature,
                 "status": status,
                 "schools": sorted(mine, key=lambda x: (x["school"], x["role"])),
+                "guardians": sorted(guardians.get(row.id, []), key=lambda x: x["civic_no"]),
             }
         )
     return {"schools": schools, "users": users, "classes": [], "groups": [], "lessons": []}

@@ -294,7 +294,7 @@ def demo_command(env: Env, size: str, seed: int) -> None:
     with tempfile.TemporaryDirectory(prefix="schoolsync-demo-") as tmp:
         summary = generate_bundle(Path(tmp) / "bundle", size, seed=seed, today=env.today)
         render.console.print(
-            f"Generated a {size} municipality: {summary.schools} school units, "
+            f"Generated a {size} municipality: {summary.schools} school(s), "
             f"{summary.students} students, {summary.staff} staff, {summary.guardians} guardians "
             f"(seed {seed})."
         )

@@ -18,7 +18,7 @@ from schoolsync.engine.changeset import ChangeSet
 from schoolsync.store import schema as t
 
 # Tables in the order their rows may be inserted (parents before children).
-WRITE_ORDER = ("schools", "school_units", "users", "user_schools")
+WRITE_ORDER = ("schools", "school_units", "users", "user_schools", "guardianships")
 _CHUNK = 5000
 
 Progress = Callable[[int], None]

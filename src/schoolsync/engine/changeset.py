@@ -14,10 +14,20 @@ from typing import Any
 from schoolsync.domain.issues import Issue
 
 # The report's change groups, in report order (INTERFACE.md), and what each entity counts under.
-REPORT_GROUPS = ("users", "school_links", "schools", "classes", "groups", "memberships", "lessons")
+REPORT_GROUPS = (
+    "users",
+    "school_links",
+    "guardianships",
+    "schools",
+    "classes",
+    "groups",
+    "memberships",
+    "lessons",
+)
 ENTITY_GROUP = {
     "user": "users",
     "user_school": "school_links",
+    "guardianship": "guardianships",
     "school": "schools",
     "class": "classes",
     "group": "groups",

@@ -6,9 +6,11 @@ that writes the data, the change log, the issues and the run row together.
 
 from __future__ import annotations
 
+import gc
 import getpass
 import socket
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Iterator, Sequence
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 from datetime import date
 from pathlib import Path
@@ -72,6 +74,22 @@ class RunResult:
         }
 
 
+@contextmanager
+def gc_paused() -> Iterator[None]:
+    """Pause the cyclic garbage collector during a run.
+
+    A run builds millions of small, acyclic objects; the collector's repeated passes over them
+    cost about half the run time and free nothing. Reference counting still frees everything.
+    """
+    was_enabled = gc.isenabled()
+    gc.disable()
+    try:
+        yield
+    finally:
+        if was_enabled:
+            gc.enable()
+
+
 def sync(
     store: Store,
     sources: Sequence[Path],
@@ -97,6 +115,19 @@ def sync(
     Raises:
         SchoolsyncError: For bad input or a database failure; nothing was applied.
     """
+    with gc_paused():
+        return _sync(store, sources, settings, today, dry_run=dry_run, stage=stage)
+
+
+def _sync(
+    store: Store,
+    sources: Sequence[Path],
+    settings: Settings,
+    today: date,
+    *,
+    dry_run: bool,
+    stage: StageCallback,
+) -> RunResult:
     started = now()
     try:
         advance = stage("Reading sources", len(sources))

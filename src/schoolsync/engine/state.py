@@ -59,6 +59,17 @@ class LinkRow:
     signature: str | None
 
 
+@dataclass(slots=True)
+class GuardianshipRow:
+    """A guardian's link to a student (vårdnadshavare, god man, ...)."""
+
+    id: str
+    guardian_id: str
+    student_id: str
+    relation: str
+    end_date: date | None
+
+
 def is_open(end_date: date | None, today: date) -> bool:
     """True when something with this end date has not ended on ``today`` (dates are inclusive)."""
     return end_date is None or end_date >= today
@@ -72,6 +83,9 @@ class Directory:
     units: dict[str, UnitRow] = field(default_factory=dict)  # by register id
     users: dict[str, UserRow] = field(default_factory=dict)  # by id
     links: dict[tuple[str, str, str], LinkRow] = field(default_factory=dict)  # (user, school, role)
+    guardianships: dict[tuple[str, str], GuardianshipRow] = field(
+        default_factory=dict
+    )  # (guardian, student)
 
     def links_by_user(self) -> dict[str, dict[tuple[str, str], LinkRow]]:
         """Links grouped by user id, keyed by (school id, role)."""

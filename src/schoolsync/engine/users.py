@@ -15,6 +15,7 @@ from typing import Any
 from schoolsync.domain.personnummer import CivicNo, mask_civic_no
 from schoolsync.domain.records import Person
 from schoolsync.engine.context import PlanContext
+from schoolsync.engine.guardians import kept_guardian_links, plan_guardianships
 from schoolsync.engine.people import People, Span, validate_persons, wanted_links
 from schoolsync.engine.state import LinkRow, UserRow, is_open
 from schoolsync.store import schema as t
@@ -65,33 +66,36 @@ def plan_users(ctx: PlanContext) -> People:
         if row.register_id:
             by_register[row.register_id].append(row)
     existing = directory.links_by_user()
+    frozen = {u.id for u in directory.users.values() if _is_frozen(people, u)}
+    kept = kept_guardian_links(ctx, frozen)
 
-    matched: dict[str, str] = {}  # user id -> register id
+    user_of: dict[str, str] = {}  # register id -> user id
     for pid in sorted(people.valid):
         person, civic = people.valid[pid]
         user: UserRow | None = by_civic.get(civic.value)
         if user is None:
-            user = _rekey_candidate(ctx, people, by_register.get(pid, []), matched, person, civic)
+            user = _rekey_candidate(ctx, people, by_register.get(pid, []), user_of, person, civic)
         if user is not None:
-            matched[user.id] = pid
-            _plan_known_user(ctx, people, user, person, civic, existing.get(user.id, {}))
+            user_of[pid] = user.id
+            _plan_known_user(ctx, people, user, person, civic, existing.get(user.id, {}), kept)
         elif any(is_open(span.end, ctx.today) for span in people.links.get(pid, {}).values()):
-            _plan_new_user(ctx, people, person, civic)
+            user_of[pid] = _plan_new_user(ctx, people, person, civic)
 
-    absence_counts = "persons" not in ctx.snapshot.unidentified
-    if not absence_counts:
+    matched = set(user_of.values())
+    absent = [u for u in directory.users.values() if u.id not in matched and u.id not in frozen]
+    if "persons" in ctx.snapshot.unidentified:
         ctx.report(
             "absence-ending-suspended",
             "Some person records could not be read and had no id, so nobody was ended for being "
             "absent from this read. Correct the records reported as invalid-record and run again.",
             "persons",
         )
-        return people
-    for absent in sorted(directory.users.values(), key=lambda u: u.civic_no):
-        if absent.id in matched or _is_frozen(people, absent):
-            continue
-        status = _plan_links(ctx, absent.id, {}, existing.get(absent.id, {}))
-        _set_status(ctx, absent, status, {})
+        frozen.update(u.id for u in absent)
+        absent = []
+    for user in sorted(absent, key=lambda u: u.civic_no):
+        status = _plan_links(ctx, user.id, {}, existing.get(user.id, {}), kept)
+        _set_status(ctx, user, status, {})
+    plan_guardianships(ctx, people, user_of, frozen)
     return people
 
 
@@ -104,7 +108,7 @@ def _rekey_candidate(
     ctx: PlanContext,
     people: People,
     candidates: list[UserRow],
-    matched: dict[str, str],
+    user_of: dict[str, str],
     person: Person,
     civic: CivicNo,
 ) -> UserRow | None:
@@ -112,7 +116,7 @@ def _rekey_candidate(
     if len(candidates) != 1:
         return None
     user = candidates[0]
-    if user.id in matched or user.civic_no in people.read_civics:
+    if user.id in user_of.values() or user.civic_no in people.read_civics:
         return None
     ctx.report(
         "civic-no-changed",
@@ -131,6 +135,7 @@ def _plan_known_user(
     person: Person,
     civic: CivicNo,
     links: dict[tuple[str, str], LinkRow],
+    kept: set[tuple[str, str, str]],
 ) -> None:
     values = _register_values(person, civic, people)
     changed: dict[str, Any] = {}
@@ -145,7 +150,7 @@ def _plan_known_user(
     if changed:
         details = {name: [getattr(user, name), new] for name, new in changed.items()}
         ctx.changes.record("user", user.id, "updated", **details)
-    status = _plan_links(ctx, user.id, people.links.get(person.id, {}), links)
+    status = _plan_links(ctx, user.id, people.links.get(person.id, {}), links, kept)
     _set_status(ctx, user, status, changed)
 
 
@@ -157,10 +162,10 @@ def _set_status(ctx: PlanContext, user: UserRow, status: str, changed: dict[str,
         ctx.changes.update(t.users.name, {"id": user.id, **changed})
 
 
-def _plan_new_user(ctx: PlanContext, people: People, person: Person, civic: CivicNo) -> None:
+def _plan_new_user(ctx: PlanContext, people: People, person: Person, civic: CivicNo) -> str:
     user_id = ctx.new_id()
     ctx.changes.record("user", user_id, "created")
-    status = _plan_links(ctx, user_id, people.links.get(person.id, {}), {})
+    status = _plan_links(ctx, user_id, people.links.get(person.id, {}), {}, set())
     row = {
         "id": user_id,
         "civic_no": civic.value,
@@ -171,6 +176,7 @@ def _plan_new_user(ctx: PlanContext, people: People, person: Person, civic: Civi
         "protected": False,
     }
     ctx.changes.insert(t.users.name, row)
+    return user_id
 
 
 def _plan_links(
@@ -178,8 +184,11 @@ def _plan_links(
     user_id: str,
     wanted: dict[tuple[str, str], Span],
     existing: dict[tuple[str, str], LinkRow],
+    kept: set[tuple[str, str, str]],
 ) -> str:
     """Create, update, end or reactivate one user's school links.
+
+    Links in ``kept`` and links of a kind whose records could not all be read stay open.
 
     Returns:
         The user's status after the run: ``active`` while any link is open, else ``ended``.
@@ -219,10 +228,10 @@ def _plan_links(
     for key, row in sorted(existing.items()):
         if key in wanted:
             continue
-        kept = (keep_staff and key[1] in STAFF_ROLES) or (keep_students and key[1] == "student")
+        keep = (keep_staff and key[1] in STAFF_ROLES) or (keep_students and key[1] == "student")
         if not is_open(row.end_date, today):
             continue
-        if kept:
+        if keep or (user_id, *key) in kept:
             status = "active"
             continue
         _update_link(ctx, row, {"end_date": ctx.yesterday}, "ended")

@@ -7,9 +7,11 @@ Migrations run on first use, so there is no manual setup step. Every database fa
 
 from __future__ import annotations
 
+import json
 import os
 from collections.abc import Iterator
 from contextlib import contextmanager
+from datetime import date
 from importlib import resources
 from pathlib import Path
 from typing import Any
@@ -70,6 +72,17 @@ def _sqlite_pragmas(dbapi_conn: Any, _record: Any) -> None:
     cur.close()
 
 
+def _json_default(value: object) -> str:
+    if isinstance(value, date):
+        return value.isoformat()
+    raise TypeError(f"{type(value).__name__} is not JSON serializable")
+
+
+def json_dumps(value: object) -> str:
+    """JSON for the database's JSON columns (dates as ISO strings, UTF-8 kept)."""
+    return json.dumps(value, default=_json_default, ensure_ascii=False)
+
+
 def describe_db_error(exc: BaseException) -> str:
     """The first line of a driver error, without a SQL statement or parameters."""
     orig = getattr(exc, "orig", None) or exc
@@ -97,11 +110,11 @@ class Store:
                         f"The folder of the database {self.display} does not exist.",
                         "Create the folder or give another --db path.",
                     )
-            self.engine: Engine = sa.create_engine(self.url)
+            self.engine: Engine = sa.create_engine(self.url, json_serializer=json_dumps)
             event.listen(self.engine, "connect", _sqlite_pragmas)
         else:
             self.engine = sa.create_engine(
-                self.url, pool_pre_ping=False, connect_args={"connect_timeout": 10}
+                self.url, json_serializer=json_dumps, connect_args={"connect_timeout": 10}
             )
         if migrate:
             self.migrate()

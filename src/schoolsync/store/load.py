@@ -5,7 +5,14 @@ from __future__ import annotations
 from sqlalchemy import select
 from sqlalchemy.engine import Connection
 
-from schoolsync.engine.state import Directory, LinkRow, SchoolRow, UnitRow, UserRow
+from schoolsync.engine.state import (
+    Directory,
+    GuardianshipRow,
+    LinkRow,
+    SchoolRow,
+    UnitRow,
+    UserRow,
+)
 from schoolsync.store import schema as t
 
 
@@ -35,4 +42,7 @@ def load_directory(conn: Connection) -> Directory:
     link_cols = [s.id, s.user_id, s.school_id, s.role, s.start_date, s.end_date, s.signature]
     for link in conn.execute(select(*link_cols)):
         d.links[(link.user_id, link.school_id, link.role)] = LinkRow(**link._asdict())
+    g = t.guardianships.c
+    for gs in conn.execute(select(g.id, g.guardian_id, g.student_id, g.relation, g.end_date)):
+        d.guardianships[(gs.guardian_id, gs.student_id)] = GuardianshipRow(**gs._asdict())
     return d

@@ -135,4 +135,17 @@ user_schools = Table(
     UniqueConstraint("user_id", "school_id", "role", name="uq_user_schools_user_school_role"),
 )
 
+guardianships = Table(
+    "guardianships",
+    metadata,
+    Column("id", ID, primary_key=True),
+    Column("guardian_id", ID, ForeignKey("users.id"), nullable=False),
+    Column("student_id", ID, ForeignKey("users.id"), nullable=False, index=True),
+    Column("relation", String(30), nullable=False),  # Vårdnadshavare, God man, ...
+    Column("end_date", Date),
+    Column("created_run_id", Integer, ForeignKey("runs.id")),
+    Column("updated_run_id", Integer, ForeignKey("runs.id")),
+    UniqueConstraint("guardian_id", "student_id", name="uq_guardianships_guardian_student"),
+)
+
 Index("ix_users_family_given", users.c.family_name, users.c.given_name)

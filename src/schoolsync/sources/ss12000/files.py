@@ -10,7 +10,6 @@ from __future__ import annotations
 
 import json
 import re
-from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -31,15 +30,6 @@ ENDPOINTS = (
 )
 
 _BOM = b"\xef\xbb\xbf"
-
-
-@dataclass(frozen=True, slots=True)
-class RawRecord:
-    """One element of an endpoint's list, with the file and index it came from."""
-
-    path: str
-    index: int
-    value: Any
 
 
 def _natural_key(path: Path) -> list[object]:
@@ -72,18 +62,21 @@ def _line_col(text: bytes, pos: int) -> tuple[int, int]:
     return line, col
 
 
-def load_json(path: Path, display: str) -> Any:
-    """Read one JSON file strictly as UTF-8 (a leading byte-order mark is allowed).
+@dataclass(frozen=True, slots=True)
+class EndpointFile:
+    """One file of an endpoint, read into memory (byte-order mark removed)."""
 
-    Args:
-        path: The file.
-        display: How to name the file in messages.
+    path: Path
+    display: str
+    data: bytes
+    paged: bool  # one page of the endpoint's folder of pages
 
-    Returns:
-        The decoded JSON value.
+
+def read_file(path: Path, display: str) -> bytes:
+    """Read a file's bytes, without a leading byte-order mark.
 
     Raises:
-        InputError: When the file cannot be opened, is empty, is not UTF-8 or is not JSON.
+        InputError: When the file cannot be opened or holds nothing.
     """
     try:
         data = path.read_bytes()
@@ -102,6 +95,15 @@ def load_json(path: Path, display: str) -> Any:
             "really has no such records, write [] in the file.",
             path=display,
         )
+    return data
+
+
+def parse_json(data: bytes, display: str) -> Any:
+    """Decode a file strictly as UTF-8 JSON.
+
+    Raises:
+        InputError: When it is not UTF-8 or not JSON, naming the line and column.
+    """
     try:
         text = data.decode("utf-8")
     except UnicodeDecodeError as exc:
@@ -132,40 +134,31 @@ def load_json(path: Path, display: str) -> Any:
         ) from exc
 
 
-def read_endpoint(bundle: Path, endpoint: str) -> tuple[bool, list[RawRecord]]:
-    """Read every record of one endpoint.
-
-    Args:
-        bundle: The bundle directory.
-        endpoint: The endpoint name.
-
-    Returns:
-        ``(present, records)``: whether any file for the endpoint exists, and its records.
-
-    Raises:
-        InputError: When a file is unreadable, has the wrong shape, or a folder of pages ends
-            with a page that says more pages follow.
-    """
-    files = endpoint_files(bundle, endpoint)
-    records: list[RawRecord] = []
-    last_token: Any = None
-    last_display = ""
-    for path in files:
+def read_files(bundle: Path, endpoint: str) -> list[EndpointFile]:
+    """Read every file of one endpoint into memory, in reading order."""
+    out = []
+    for path in endpoint_files(bundle, endpoint):
         display = str(path.relative_to(bundle)) if path.is_relative_to(bundle) else str(path)
-        items, token = _records_of(load_json(path, display), display)
-        records.extend(RawRecord(display, i, item) for i, item in enumerate(items))
-        if path.parent != bundle:
-            last_token, last_display = token, display
-    if last_token not in (None, ""):
+        out.append(EndpointFile(path, display, read_file(path, display), path.parent != bundle))
+    return out
+
+
+def check_page_chain(endpoint: str, last: EndpointFile | None, token: Any) -> None:
+    """Raise when the last page of a folder of pages says that more pages follow."""
+    if last is not None and token not in (None, ""):
         raise InputError(
             f"is the last page of {endpoint}/ but its pageToken says more pages follow.",
             "The export is incomplete: fetch the remaining pages and run the sync again.",
-            path=last_display,
+            path=last.display,
         )
-    return bool(files), records
 
 
-def _records_of(value: Any, display: str) -> tuple[list[Any], Any]:
+def records_of(value: Any, display: str) -> tuple[list[Any], Any]:
+    """The records and page token of a decoded file (page shape or bare array).
+
+    Raises:
+        InputError: When the file has neither shape.
+    """
     if isinstance(value, list):
         return value, None
     if isinstance(value, dict) and isinstance(value.get("data"), list):
@@ -175,8 +168,3 @@ def _records_of(value: Any, display: str) -> tuple[list[Any], Any]:
         "Export the endpoint again as a list.",
         path=display,
     )
-
-
-def iter_dicts(records: list[RawRecord]) -> Iterator[RawRecord]:
-    """The records that are JSON objects (others are reported by the caller)."""
-    return (r for r in records if isinstance(r.value, dict))

@@ -13,13 +13,19 @@ from collections import Counter
 from pathlib import Path
 from typing import Any, TypeVar
 
-from pydantic import ValidationError
+from pydantic import TypeAdapter, ValidationError, create_model
 
 from schoolsync.domain import records as r
 from schoolsync.domain.issues import issue
 from schoolsync.errors import InputError
 from schoolsync.sources.ss12000 import models as m
-from schoolsync.sources.ss12000.files import RawRecord, read_endpoint
+from schoolsync.sources.ss12000.files import (
+    EndpointFile,
+    check_page_chain,
+    parse_json,
+    read_files,
+    records_of,
+)
 
 M = TypeVar("M", bound=m.Entity)
 
@@ -60,40 +66,77 @@ def read_bundle(path: Path) -> r.RegisterSnapshot:
             path=str(path),
         )
     snap = r.RegisterSnapshot(source=str(path))
-    raw: dict[str, list[RawRecord]] = {}
-    for endpoint in _KIND_NAMES:
-        present, recs = read_endpoint(path, endpoint)
-        if present:
-            snap.kinds.add(endpoint)
-            raw[endpoint] = recs
+    files = {endpoint: read_files(path, endpoint) for endpoint in _KIND_NAMES}
+    snap.kinds = {endpoint for endpoint, found in files.items() if found}
     if not snap.kinds:
         raise InputError(
             "holds no SS 12000 files (organisations.json, persons.json, duties.json, ...).",
             "Give the folder the register export was written to.",
             path=str(path),
         )
-    _read_organisations(snap, raw.get("organisations", []))
-    persons = _validate(snap, "persons", raw.get("persons", []), m.Person)
-    snap.persons = [_person(p, ref) for p, ref in persons]
-    snap.duties = [
-        _duty(d, ref) for d, ref in _validate(snap, "duties", raw.get("duties", []), m.Duty)
+    for org, ref in _records(snap, "organisations", files["organisations"], m.Organisation):
+        _add_unit(snap, org, ref)
+    snap.persons = [
+        _person(p, ref) for p, ref in _records(snap, "persons", files["persons"], m.Person)
     ]
+    snap.duties = [_duty(d, ref) for d, ref in _records(snap, "duties", files["duties"], m.Duty)]
     snap.placements = [
-        _placement(p)
-        for p, _ in _validate(snap, "placements", raw.get("placements", []), m.Placement)
+        _placement(p) for p, _ in _records(snap, "placements", files["placements"], m.Placement)
     ]
-    snap.groups = [
-        _group(g, ref) for g, ref in _validate(snap, "groups", raw.get("groups", []), m.Group)
-    ]
+    snap.groups = [_group(g, ref) for g, ref in _records(snap, "groups", files["groups"], m.Group)]
     snap.syllabuses = {
         s.id.lower(): _syllabus(s)
-        for s, _ in _validate(snap, "syllabuses", raw.get("syllabuses", []), m.Syllabus)
+        for s, _ in _records(snap, "syllabuses", files["syllabuses"], m.Syllabus)
     }
     snap.activities = [
         _activity(a, ref)
-        for a, ref in _validate(snap, "activities", raw.get("activities", []), m.Activity)
+        for a, ref in _records(snap, "activities", files["activities"], m.Activity)
     ]
     return snap
+
+
+_ADAPTERS: dict[type[Any], tuple[TypeAdapter[Any], TypeAdapter[Any]]] = {}
+
+
+def _fast_parse(model: type[M], data: bytes) -> tuple[list[M], Any] | None:
+    """Parse and validate a whole file in one pass; None when anything in it does not fit.
+
+    The slow path (JSON, then one record at a time) then finds and reports what is wrong.
+    """
+    adapters = _ADAPTERS.get(model)
+    if adapters is None:
+        records: Any = list[model]  # type: ignore[valid-type]
+        page = create_model(f"{model.__name__}Page", data=(records, ...), pageToken=(Any, None))
+        adapters = (TypeAdapter(records), TypeAdapter(page))
+        _ADAPTERS[model] = adapters
+    try:
+        if data.lstrip()[:1] == b"[":
+            return adapters[0].validate_json(data), None
+        parsed = adapters[1].validate_json(data)
+        return parsed.data, parsed.pageToken
+    except ValidationError:
+        return None
+
+
+def _records(
+    snap: r.RegisterSnapshot, endpoint: str, files: list[EndpointFile], model: type[M]
+) -> list[tuple[M, r.RecordRef]]:
+    """Every valid record of one endpoint, with where it came from; the others are reported."""
+    good: list[tuple[M, r.RecordRef]] = []
+    last: EndpointFile | None = None
+    token: Any = None
+    for f in files:
+        fast = _fast_parse(model, f.data)
+        if fast is not None:
+            items, page_token = fast
+            good.extend((item, r.RecordRef(f.display, i)) for i, item in enumerate(items))
+        else:
+            raw, page_token = records_of(parse_json(f.data, f.display), f.display)
+            good.extend(_validate_each(snap, endpoint, f.display, raw, model))
+        if f.paged:
+            last, token = f, page_token
+    check_page_chain(endpoint, last, token)
+    return _without_duplicates(snap, endpoint, good)
 
 
 def _error_text(exc: ValidationError) -> str:
@@ -113,43 +156,85 @@ def _raw_id(value: Any) -> str | None:
     return None
 
 
+# For a record that cannot be read: where the person it concerns is named (so that person is
+# left as they are instead of being treated as gone).
+_PERSON_REF = {"persons": None, "duties": "person", "placements": "child"}
+
+
+def _mark_unreadable(snap: r.RegisterSnapshot, endpoint: str, value: Any) -> None:
+    """Remember an unreadable record; for duties and placements, by the person they name."""
+    field = _PERSON_REF.get(endpoint)
+    if field is None:
+        snap.mark_unreadable(endpoint, _raw_id(value))
+        return
+    person = _raw_id(_get(value, field))
+    if person is None:
+        snap.unidentified.add(endpoint)
+    else:
+        snap.mark_unreadable("persons", person)
+
+
+def _get(value: Any, key: str) -> Any:
+    return value.get(key) if isinstance(value, dict) else None
+
+
 def _is_protected_raw(value: Any) -> bool:
     return isinstance(value, dict) and value.get("securityMarking") not in (None, "Ingen")
 
 
-def _validate(
-    snap: r.RegisterSnapshot, endpoint: str, recs: list[RawRecord], model: type[M]
+def _validate_each(
+    snap: r.RegisterSnapshot, endpoint: str, display: str, raw: list[Any], model: type[M]
 ) -> list[tuple[M, r.RecordRef]]:
-    """Validate each record; skip and report the ones that do not fit, and duplicate ids."""
+    """Validate records one by one; skip and report the ones that do not fit."""
     kind = _KIND_NAMES[endpoint]
     good: list[tuple[M, r.RecordRef]] = []
-    for rec in recs:
-        ref = r.RecordRef(rec.path, rec.index)
+    for index, value in enumerate(raw):
+        ref = r.RecordRef(display, index)
         try:
-            good.append((model.model_validate(rec.value), ref))
+            good.append((model.model_validate(value), ref))
         except ValidationError as exc:
-            rid = _raw_id(rec.value)
-            snap.mark_unreadable(endpoint, rid)
-            if _is_protected_raw(rec.value):
+            if endpoint == "organisations":
+                raise InputError(
+                    f"organisation record {index + 1} cannot be read ({_error_text(exc)}).",
+                    "Every school unit decides whose links stay, so the run stopped without "
+                    "changing anything. Correct the organisation in the register and export again.",
+                    path=display,
+                ) from exc
+            rid = _raw_id(value)
+            _mark_unreadable(snap, endpoint, value)
+            if _is_protected_raw(value):
                 what = f"A {kind} record with protected identity"
-                subject = f"{ref.path}, record {ref.index + 1}"
             else:
-                what = f"The {kind} record {ref.index + 1} of {ref.path}" + (
+                what = f"The {kind} record {index + 1} of {display}" + (
                     f" (id {rid})" if rid else ""
                 )
-                subject = f"{ref.path}, record {ref.index + 1}"
             snap.issues.append(
                 issue(
                     "invalid-record",
                     f"{what} cannot be read ({_error_text(exc)}), so it was skipped and nothing "
                     f"about it was changed. Correct it in the register and export again.",
-                    subject,
+                    str(ref),
                 )
             )
+    return good
+
+
+def _without_duplicates(
+    snap: r.RegisterSnapshot, endpoint: str, good: list[tuple[M, r.RecordRef]]
+) -> list[tuple[M, r.RecordRef]]:
+    """Drop every record whose id occurs more than once, and report it."""
+    kind = _KIND_NAMES[endpoint]
     counts = Counter(obj.id.lower() for obj, _ in good)
     dupes = {rid for rid, n in counts.items() if n > 1}
     if not dupes:
         return good
+    if endpoint == "organisations":
+        rid = min(dupes)
+        where = "; ".join(str(ref) for obj, ref in good if obj.id.lower() == rid)
+        raise InputError(
+            f"The organisation id {rid} occurs {counts[rid]} times ({where}).",
+            "Correct the export so each organisation occurs once.",
+        )
     for rid in sorted(dupes):
         snap.mark_unreadable(endpoint, rid)
         where = "; ".join(str(ref) for obj, ref in good if obj.id.lower() == rid)
@@ -165,35 +250,17 @@ def _validate(
     return [(obj, ref) for obj, ref in good if obj.id.lower() not in dupes]
 
 
-def _read_organisations(snap: r.RegisterSnapshot, recs: list[RawRecord]) -> None:
-    """Organisations decide which school everyone belongs to, so a bad one stops the run."""
-    for rec in recs:
-        try:
-            org = m.Organisation.model_validate(rec.value)
-        except ValidationError as exc:
-            raise InputError(
-                f"organisation record {rec.index + 1} cannot be read ({_error_text(exc)}).",
-                "Every school unit decides whose links stay, so the run stopped without changing "
-                "anything. Correct the organisation in the register and export again.",
-                path=rec.path,
-            ) from exc
-        oid = org.id.lower()
-        if oid in snap.units:
-            raise InputError(
-                f"organisation id {org.id} occurs twice.",
-                "Correct the export so each organisation occurs once.",
-                path=rec.path,
-            )
-        snap.units[oid] = r.Unit(
-            id=oid,
-            name=org.displayName.strip(),
-            org_type=org.organisationType,
-            school_unit_code=(org.schoolUnitCode or "").strip() or None,
-            school_types=tuple(org.schoolTypes or ()),
-            parent_id=_ref(org.parentOrganisation),
-            start_date=org.startDate,
-            end_date=org.endDate,
-        )
+def _add_unit(snap: r.RegisterSnapshot, org: m.Organisation, ref: r.RecordRef) -> None:
+    snap.units[org.id.lower()] = r.Unit(
+        id=org.id.lower(),
+        name=org.displayName.strip(),
+        org_type=org.organisationType,
+        school_unit_code=(org.schoolUnitCode or "").strip() or None,
+        school_types=tuple(org.schoolTypes or ()),
+        parent_id=_ref(org.parentOrganisation),
+        start_date=org.startDate,
+        end_date=org.endDate,
+    )
 
 
 def _ref(ref: m.Ref | None) -> str | None:

@@ -1,4 +1,4 @@
-"""The directory's first tables: runs, change log, issues, schools, units, users and their links.
+"""The directory's first tables: runs, change log, issues, schools, units, users, links, guardians.
 
 Revision ID: 0001
 Revises:
@@ -112,6 +112,33 @@ def upgrade() -> None:
     op.create_index("ix_users_family_given", "users", ["family_name", "given_name"], unique=False)
     op.create_index(op.f("ix_users_register_id"), "users", ["register_id"], unique=False)
     op.create_table(
+        "guardianships",
+        sa.Column("id", sa.String(length=36), nullable=False),
+        sa.Column("guardian_id", sa.String(length=36), nullable=False),
+        sa.Column("student_id", sa.String(length=36), nullable=False),
+        sa.Column("relation", sa.String(length=30), nullable=False),
+        sa.Column("end_date", sa.Date(), nullable=True),
+        sa.Column("created_run_id", sa.Integer(), nullable=True),
+        sa.Column("updated_run_id", sa.Integer(), nullable=True),
+        sa.ForeignKeyConstraint(
+            ["created_run_id"], ["runs.id"], name=op.f("fk_guardianships_created_run_id_runs")
+        ),
+        sa.ForeignKeyConstraint(
+            ["guardian_id"], ["users.id"], name=op.f("fk_guardianships_guardian_id_users")
+        ),
+        sa.ForeignKeyConstraint(
+            ["student_id"], ["users.id"], name=op.f("fk_guardianships_student_id_users")
+        ),
+        sa.ForeignKeyConstraint(
+            ["updated_run_id"], ["runs.id"], name=op.f("fk_guardianships_updated_run_id_runs")
+        ),
+        sa.PrimaryKeyConstraint("id", name=op.f("pk_guardianships")),
+        sa.UniqueConstraint("guardian_id", "student_id", name="uq_guardianships_guardian_student"),
+    )
+    op.create_index(
+        op.f("ix_guardianships_student_id"), "guardianships", ["student_id"], unique=False
+    )
+    op.create_table(
         "school_units",
         sa.Column("register_id", sa.String(length=100), nullable=False),
         sa.Column("school_id", sa.String(length=36), nullable=False),
@@ -160,6 +187,8 @@ def downgrade() -> None:
     op.drop_table("user_schools")
     op.drop_index(op.f("ix_school_units_school_id"), table_name="school_units")
     op.drop_table("school_units")
+    op.drop_index(op.f("ix_guardianships_student_id"), table_name="guardianships")
+    op.drop_table("guardianships")
     op.drop_index(op.f("ix_users_register_id"), table_name="users")
     op.drop_index("ix_users_family_given", table_name="users")
     op.drop_table("users")

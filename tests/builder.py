@@ -1,0 +1,179 @@
+"""A small builder of SS 12000 bundles for tests: a register state written the way exports are.
+
+Only Skatteverket's test personnummer (and TF numbers) are used; names are invented.
+"""
+
+from __future__ import annotations
+
+import copy
+import json
+import uuid
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+NS = uuid.UUID("6a0e6a43-6c2b-4f53-8f5a-5d3c6d7e8f90")
+
+# Skatteverket test personnummer (from src/schoolsync/data/testpersonnummer/allPins.json).
+PNR = [
+    "201201012380", "201201012398", "201201022389", "201201022397", "201201032396",
+    "198101012386", "198101012394", "198101022385", "198101022393", "198101032392",
+    "198101032384", "198101042383", "198101042391", "198101052390", "198101052382",
+    "198101062399",
+]  # fmt: skip
+
+
+def uid(*parts: object) -> str:
+    """A deterministic uuid from parts."""
+    return str(uuid.uuid5(NS, "/".join(str(p) for p in parts)))
+
+
+@dataclass
+class Bundle:
+    """A register state that can be changed step by step and written to a folder."""
+
+    organisations: list[dict[str, Any]] = field(default_factory=list)
+    persons: list[dict[str, Any]] = field(default_factory=list)
+    duties: list[dict[str, Any]] = field(default_factory=list)
+    groups: list[dict[str, Any]] = field(default_factory=list)
+    activities: list[dict[str, Any]] = field(default_factory=list)
+    syllabuses: list[dict[str, Any]] = field(default_factory=list)
+    placements: list[dict[str, Any]] = field(default_factory=list)
+
+    def copy(self) -> Bundle:
+        """A deep copy, to change for the next read."""
+        return copy.deepcopy(self)
+
+    def unit(self, name: str, code: str, types: tuple[str, ...] = ("GR",), **extra: Any) -> str:
+        """Add a Skolenhet and return its id."""
+        oid = uid("org", code)
+        self.organisations.append(
+            {
+                "id": oid,
+                "meta": _meta(),
+                "displayName": name,
+                "organisationType": "Skolenhet",
+                "schoolUnitCode": code,
+                "schoolTypes": list(types),
+                **extra,
+            }
+        )
+        return oid
+
+    def person(
+        self, given: str, family: str, civic: str | None, *, key: str | None = None, **extra: Any
+    ) -> str:
+        """Add a person (no enrolment, duty or guardianship yet) and return its id."""
+        pid = uid("person", key or civic or given)
+        record: dict[str, Any] = {
+            "id": pid,
+            "meta": _meta(),
+            "givenName": given,
+            "familyName": family,
+            "securityMarking": "Ingen",
+            "personStatus": "Aktiv",
+            **extra,
+        }
+        if civic is not None:
+            record["civicNo"] = {"value": civic, "nationality": "SE"}
+        self.persons.append(record)
+        return pid
+
+    def get(self, pid: str) -> dict[str, Any]:
+        """The person record with this id."""
+        return next(p for p in self.persons if p["id"] == pid)
+
+    def enrol(
+        self,
+        pid: str,
+        unit: str,
+        start: str = "2025-08-18",
+        end: str | None = None,
+        school_type: str = "GR",
+        **extra: Any,
+    ) -> None:
+        """Enrol a person at a unit."""
+        enrolment: dict[str, Any] = {
+            "enroledAt": {"id": unit},
+            "schoolType": school_type,
+            "startDate": start,
+            **extra,
+        }
+        if end:
+            enrolment["endDate"] = end
+        self.get(pid).setdefault("enrolments", []).append(enrolment)
+
+    def student(self, given: str, family: str, civic: str, unit: str, **kw: Any) -> str:
+        """Add an enrolled student."""
+        pid = self.person(given, family, civic)
+        self.enrol(pid, unit, **kw)
+        return pid
+
+    def responsible(self, student: str, guardian: str, relation: str = "Vårdnadshavare") -> None:
+        """Name a guardian of a student."""
+        self.get(student).setdefault("responsibles", []).append(
+            {"person": {"id": guardian}, "relationType": relation}
+        )
+
+    def duty(
+        self,
+        pid: str,
+        unit: str,
+        role: str = "Lärare",
+        signature: str | None = None,
+        start: str = "2025-08-01",
+        end: str | None = None,
+        key: str | None = None,
+    ) -> str:
+        """Add a duty and return its id."""
+        did = uid("duty", key or f"{pid}/{unit}/{role}")
+        duty: dict[str, Any] = {
+            "id": did,
+            "meta": _meta(),
+            "person": {"id": pid},
+            "dutyAt": {"id": unit},
+            "dutyRole": role,
+            "startDate": start,
+        }
+        if signature:
+            duty["signature"] = signature
+        if end:
+            duty["endDate"] = end
+        self.duties.append(duty)
+        return did
+
+    def write(self, folder: Path) -> Path:
+        """Write the bundle (page shape) into ``folder``; returns the folder."""
+        folder.mkdir(parents=True, exist_ok=True)
+        for name in (
+            "organisations", "persons", "duties", "groups", "activities", "syllabuses",
+            "placements",
+        ):  # fmt: skip
+            data = getattr(self, name)
+            if data or name in ("organisations", "persons", "duties"):
+                (folder / f"{name}.json").write_text(
+                    json.dumps({"data": data, "pageToken": None}, ensure_ascii=False, indent=1),
+                    encoding="utf-8",
+                )
+        return folder
+
+
+def _meta() -> dict[str, str]:
+    return {"created": "2025-06-20T10:00:00+02:00", "modified": "2025-06-20T10:00:00+02:00"}
+
+
+def school(with_guardian: bool = True) -> tuple[Bundle, dict[str, str]]:
+    """A small school: one unit, two students, a teacher, a rektor and a guardian."""
+    b = Bundle()
+    ids: dict[str, str] = {}
+    ids["unit"] = b.unit("Norrskolan", "99990101")
+    ids["elsa"] = b.student("Elsa", "Lund", PNR[0], ids["unit"])
+    ids["omar"] = b.student("Omar", "Nilsson", PNR[1], ids["unit"])
+    ids["karin"] = b.person("Karin", "Holm", PNR[5])
+    b.duty(ids["karin"], ids["unit"], "Lärare", "KAHO")
+    ids["sofia"] = b.person("Sofia", "Ek", PNR[7])
+    b.duty(ids["sofia"], ids["unit"], "Rektor", "SOEK")
+    if with_guardian:
+        ids["lena"] = b.person("Lena", "Lund", PNR[10])
+        b.responsible(ids["elsa"], ids["lena"])
+    return b, ids

@@ -1,0 +1,145 @@
+"""Shared fixtures: a directory database on SQLite and on PostgreSQL, and the CLI.
+
+Every test that takes ``db_url`` runs twice: on a fresh SQLite file and on a fresh PostgreSQL schema
+(from ``SCHOOLSYNC_TEST_POSTGRES_URL``). Without that variable the PostgreSQL half is skipped,
+unless ``SCHOOLSYNC_REQUIRE_POSTGRES=1`` (CI), where it fails instead.
+"""
+
+from __future__ import annotations
+
+import os
+import subprocess
+import sys
+import uuid
+from collections.abc import Iterator
+from dataclasses import dataclass
+from datetime import date
+from pathlib import Path
+from typing import Any
+
+import pytest
+import sqlalchemy as sa
+from sqlalchemy.engine import make_url
+
+from schoolsync.engine.run import RunResult, sync
+from schoolsync.export import export_directory
+from schoolsync.settings import Settings
+from schoolsync.store.db import Store
+
+TODAY = date(2025, 10, 15)
+PG_ENV = "SCHOOLSYNC_TEST_POSTGRES_URL"
+REQUIRE_PG = os.environ.get("SCHOOLSYNC_REQUIRE_POSTGRES") == "1"
+ROOT = Path(__file__).resolve().parents[1]
+EXAMPLE_BUNDLE = ROOT / "tests" / "data" / "example-bundle"
+
+
+def _pg_base_url() -> str | None:
+    url = os.environ.get(PG_ENV)
+    if not url:
+        if REQUIRE_PG:
+            pytest.fail(f"{PG_ENV} is not set but SCHOOLSYNC_REQUIRE_POSTGRES=1")
+        return None
+    return url
+
+
+@pytest.fixture(params=["sqlite", "postgresql"])
+def db_url(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[str]:
+    """A URL of an empty directory database (SQLite file or PostgreSQL schema)."""
+    if request.param == "sqlite":
+        yield f"sqlite:///{tmp_path / 'directory.db'}"
+        return
+    base = _pg_base_url()
+    if base is None:
+        pytest.skip(f"{PG_ENV} is not set")
+    schema = f"t_{uuid.uuid4().hex[:12]}"
+    parsed = make_url(base).set(drivername="postgresql+psycopg")
+    admin = sa.create_engine(parsed)
+    try:
+        with admin.begin() as conn:
+            conn.execute(sa.text(f'CREATE SCHEMA "{schema}"'))
+    except sa.exc.OperationalError as exc:
+        admin.dispose()
+        if REQUIRE_PG:
+            pytest.fail(f"PostgreSQL at {parsed.render_as_string()} is not reachable: {exc}")
+        pytest.skip("PostgreSQL is not reachable")
+    url = parsed.update_query_dict({"options": f"-csearch_path={schema}"})
+    try:
+        yield url.render_as_string(hide_password=False)
+    finally:
+        with admin.begin() as conn:
+            conn.execute(sa.text(f'DROP SCHEMA "{schema}" CASCADE'))
+        admin.dispose()
+
+
+@dataclass
+class Directory:
+    """A test's view of one directory database: sync into it and look at it."""
+
+    url: str
+
+    def sync(
+        self,
+        bundle: Path,
+        today: date = TODAY,
+        settings: Settings | None = None,
+        dry_run: bool = False,
+    ) -> RunResult:
+        store = Store(self.url)
+        try:
+            return sync(store, [bundle], settings or Settings(), today, dry_run=dry_run)
+        finally:
+            store.dispose()
+
+    def export(self, today: date = TODAY) -> dict[str, Any]:
+        store = Store(self.url)
+        try:
+            with store.connect() as conn:
+                return export_directory(conn, today)
+        finally:
+            store.dispose()
+
+    def counts(self) -> dict[str, int]:
+        """Rows per table."""
+        store = Store(self.url)
+        try:
+            with store.connect() as conn:
+                names = sa.inspect(conn).get_table_names()
+                return {
+                    n: conn.execute(sa.text(f'SELECT count(*) FROM "{n}"')).scalar_one()
+                    for n in names
+                    if n != "alembic_version"
+                }
+        finally:
+            store.dispose()
+
+    def user(self, civic: str, today: date = TODAY) -> dict[str, Any]:
+        """One user of the export, by personnummer."""
+        return next(u for u in self.export(today)["users"] if u["civic_no"] == civic)
+
+
+@pytest.fixture
+def directory(db_url: str) -> Directory:
+    """An empty directory on SQLite and on PostgreSQL."""
+    return Directory(db_url)
+
+
+@dataclass
+class CliResult:
+    code: int
+    out: str
+    err: str
+
+
+def run_cli(*args: str, cwd: Path | None = None, env: dict[str, str] | None = None) -> CliResult:
+    """Run the real ``schoolsync`` command in a subprocess."""
+    full_env = {**os.environ, "COLUMNS": "200", "PYTHONIOENCODING": "utf-8", **(env or {})}
+    proc = subprocess.run(
+        [sys.executable, "-m", "schoolsync", *args],
+        cwd=cwd,
+        env=full_env,
+        capture_output=True,
+        text=True,
+        encoding="utf-8",
+        timeout=600,
+    )
+    return CliResult(proc.returncode, proc.stdout, proc.stderr)
