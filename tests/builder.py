@@ -142,6 +142,104 @@ class Bundle:
         self.duties.append(duty)
         return did
 
+    def group(
+        self,
+        name: str,
+        unit: str,
+        group_type: str = "Klass",
+        members: list[str] | list[tuple[str, str | None, str | None]] = (),  # type: ignore[assignment]
+        start: str = "2025-08-18",
+        end: str | None = "2026-06-12",
+        key: str | None = None,
+    ) -> str:
+        """Add a group; members are person ids or (person id, start, end)."""
+        gid = uid("group", key or f"{unit}/{name}")
+        memberships = []
+        for member in members:
+            pid, m_start, m_end = member if isinstance(member, tuple) else (member, None, None)
+            entry: dict[str, Any] = {"person": {"id": pid}}
+            if m_start:
+                entry["startDate"] = m_start
+            if m_end:
+                entry["endDate"] = m_end
+            memberships.append(entry)
+        group: dict[str, Any] = {
+            "id": gid,
+            "meta": _meta(),
+            "displayName": name,
+            "groupType": group_type,
+            "organisation": {"id": unit},
+            "startDate": start,
+            "groupMemberships": memberships,
+        }
+        if end:
+            group["endDate"] = end
+        self.groups.append(group)
+        return gid
+
+    def find_group(self, gid: str) -> dict[str, Any]:
+        """The group record with this id."""
+        return next(g for g in self.groups if g["id"] == gid)
+
+    def syllabus(
+        self,
+        subject_code: str,
+        designation: str | None = None,
+        course: str | None = None,
+        name: str = "Ämne",
+    ) -> str:
+        """Add a syllabus (subject, or course when ``course`` is given)."""
+        sid = uid("syllabus", subject_code, designation, course)
+        record: dict[str, Any] = {
+            "id": sid,
+            "meta": _meta(),
+            "schoolType": "GR",
+            "subjectCode": subject_code,
+            "subjectName": name,
+            "official": True,
+        }
+        if designation:
+            record["subjectDesignation"] = designation
+        if course:
+            record["courseCode"] = course
+        self.syllabuses.append(record)
+        return sid
+
+    def activity(
+        self,
+        name: str,
+        unit: str,
+        groups: list[str],
+        syllabus: str | None = None,
+        teachers: list[str] = (),  # type: ignore[assignment]
+        key: str | None = None,
+    ) -> str:
+        """Add an activity tying groups to a syllabus and teachers (duty ids)."""
+        aid = uid("activity", key or name)
+        record: dict[str, Any] = {
+            "id": aid,
+            "meta": _meta(),
+            "displayName": name,
+            "calendarEventsRequired": True,
+            "startDate": "2025-08-18",
+            "endDate": "2026-06-12",
+            "activityType": "Undervisning",
+            "groups": [{"id": g} for g in groups],
+            "teachers": [{"duty": {"id": d}} for d in teachers],
+            "organisation": {"id": unit},
+        }
+        if syllabus:
+            record["syllabus"] = {"id": syllabus}
+        self.activities.append(record)
+        return aid
+
+    def mentor(self, duty_id: str, group_id: str) -> None:
+        """Make a duty's person the mentor of a group (assignment role Mentor)."""
+        duty = next(d for d in self.duties if d["id"] == duty_id)
+        duty.setdefault("assignmentRole", []).append(
+            {"group": {"id": group_id}, "assignmentRoleType": "Mentor"}
+        )
+
     def write(self, folder: Path) -> Path:
         """Write the bundle (page shape) into ``folder``; returns the folder."""
         folder.mkdir(parents=True, exist_ok=True)
@@ -150,7 +248,7 @@ class Bundle:
             "placements",
         ):  # fmt: skip
             data = getattr(self, name)
-            if data or name in ("organisations", "persons", "duties"):
+            if data or name in ("organisations", "persons", "duties", "groups"):
                 (folder / f"{name}.json").write_text(
                     json.dumps({"data": data, "pageToken": None}, ensure_ascii=False, indent=1),
                     encoding="utf-8",
@@ -163,7 +261,8 @@ def _meta() -> dict[str, str]:
 
 
 def school(with_guardian: bool = True) -> tuple[Bundle, dict[str, str]]:
-    """A small school: one unit, two students, a teacher, a rektor and a guardian."""
+    """A small school: one unit, two students, a teacher, a rektor and a guardian; class 7A
+    with both students, the math group Ma 7A taught by the teacher (signature KAHO)."""
     b = Bundle()
     ids: dict[str, str] = {}
     ids["unit"] = b.unit("Norrskolan", "99990101")
@@ -173,6 +272,11 @@ def school(with_guardian: bool = True) -> tuple[Bundle, dict[str, str]]:
     b.duty(ids["karin"], ids["unit"], "Lärare", "KAHO")
     ids["sofia"] = b.person("Sofia", "Ek", PNR[7])
     b.duty(ids["sofia"], ids["unit"], "Rektor", "SOEK")
+    ids["karin_duty"] = uid("duty", f"{ids['karin']}/{ids['unit']}/Lärare")
+    ids["7A"] = b.group("7A", ids["unit"], "Klass", [ids["elsa"], ids["omar"]])
+    ids["ma7a"] = b.group("Ma 7A", ids["unit"], "Undervisning", [ids["elsa"], ids["omar"]])
+    ids["ma"] = b.syllabus("GRGRMAT01", "MA", name="Matematik")
+    b.activity("Matematik 7A", ids["unit"], [ids["ma7a"]], ids["ma"], [ids["karin_duty"]])
     if with_guardian:
         ids["lena"] = b.person("Lena", "Lund", PNR[10])
         b.responsible(ids["elsa"], ids["lena"])

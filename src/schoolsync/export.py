@@ -7,7 +7,7 @@ what the platform would show then.
 from __future__ import annotations
 
 from collections import defaultdict
-from datetime import date
+from datetime import date, timedelta
 from typing import Any
 
 from sqlalchemy import select
@@ -26,12 +26,13 @@ def _iso(value: date | None) -> str | None:
     return value.isoformat() if value is not None else None
 
 
-def export_directory(conn: Connection, today: date) -> dict[str, Any]:
+def export_directory(conn: Connection, today: date, lead_days: int = 15) -> dict[str, Any]:
     """Build the export document.
 
     Args:
         conn: An open connection.
-        today: The day ``active`` and ``status`` are judged on.
+        today: The day ``active``, ``status`` and ``visible`` are judged on.
+        lead_days: How many days before its start a class or group is visible (R5.4).
 
     Returns:
         ``{"schools", "users", "classes", "groups", "lessons"}`` as INTERFACE.md shows.
@@ -99,4 +100,63 @@ def export_directory(conn: Connection, today: date) -> dict[str, Any]:
                 "guardians": sorted(guardians.get(row.id, []), key=lambda x: x["civic_no"]),
             }
         )
-    return {"schools": schools, "users": users, "classes": [], "groups": [], "lessons": []}
+    classes, groups = _groups(conn, today, lead_days, school_names)
+    return {"schools": schools, "users": users, "classes": classes, "groups": groups, "lessons": []}
+
+
+def visible(start: date | None, today: date, lead_days: int) -> bool:
+    """R5.4: shown in the platform from ``lead_days`` before the start date."""
+    return start is None or start - timedelta(days=lead_days) <= today
+
+
+def _groups(
+    conn: Connection, today: date, lead_days: int, school_names: dict[str, str]
+) -> tuple[list[dict[str, Any]], list[dict[str, Any]]]:
+    u = t.users.c
+    people = {
+        r.id: (r.civic_no, r.signature) for r in conn.execute(select(u.id, u.civic_no, u.signature))
+    }
+    members: dict[str, dict[str, list[Any]]] = defaultdict(lambda: defaultdict(list))
+    m = t.memberships.c
+    for row in conn.execute(
+        select(m.group_id, m.user_id, m.role, m.start_date, m.end_date).order_by(m.group_id)
+    ):
+        civic, signature = people[row.user_id]
+        if row.role in ("student", "member"):
+            members[row.group_id]["students"].append(
+                {
+                    "civic_no": civic,
+                    "start_date": _iso(row.start_date),
+                    "end_date": _iso(row.end_date),
+                    "active": link_active(row.start_date, row.end_date, today),
+                }
+            )
+        elif signature and link_active(row.start_date, row.end_date, today):
+            members[row.group_id][row.role + "s"].append(signature)
+    g = t.groups.c
+    classes: list[dict[str, Any]] = []
+    groups: list[dict[str, Any]] = []
+    for grp in conn.execute(
+        select(g.id, g.school_id, g.kind, g.name, g.subject, g.course, g.start_date, g.end_date)
+        .where(g.kind.in_(("class", "group")))
+        .order_by(g.name)
+    ):
+        mine = members.get(grp.id, {})
+        doc: dict[str, Any] = {
+            "name": grp.name,
+            "school": school_names[grp.school_id],
+            "start_date": _iso(grp.start_date),
+            "end_date": _iso(grp.end_date),
+            "visible": visible(grp.start_date, today, lead_days),
+            "status": "active" if is_open(grp.end_date, today) else "archived",
+            "students": sorted(mine.get("students", []), key=lambda x: x["civic_no"]),
+            "teachers": sorted(set(mine.get("teachers", []))),
+        }
+        if grp.kind == "class":
+            doc["mentors"] = sorted(set(mine.get("mentors", [])))
+            classes.append(doc)
+        else:
+            doc["subject"], doc["course"] = grp.subject, grp.course
+            groups.append(doc)
+    key = lambda d: (d["school"], d["name"])  # noqa: E731
+    return sorted(classes, key=key), sorted(groups, key=key)

@@ -157,7 +157,7 @@ def show_result(result: RunResult, as_json: bool) -> None:
 def export_command(env: Env, as_json: bool) -> None:
     """Print the directory as it stands (schools, users, classes, groups, lessons)."""
     with env.store().connect() as conn:
-        doc = export_directory(conn, env.today)
+        doc = export_directory(conn, env.today, env.settings().sync.visibility_lead_days)
     if as_json:
         render.print_json(doc)
         return
@@ -350,4 +350,4 @@ def generate_command(env: Env, size: str, out: Path, seed: int, faults: bool) ->
         render.console.print(f"  fault: {fault}")
 
 
-from schoolsync.cli import admin  # noqa: E402,F401  (registers the admin commands)
+from schoolsync.cli import admin, troubleshoot  # noqa: E402,F401  (registers their commands)

@@ -18,7 +18,18 @@ from schoolsync.engine.changeset import ChangeSet
 from schoolsync.store import schema as t
 
 # Tables in the order their rows may be inserted (parents before children).
-WRITE_ORDER = ("schools", "school_units", "users", "user_schools", "guardianships")
+WRITE_ORDER = (
+    "schools",
+    "school_units",
+    "users",
+    "user_schools",
+    "guardianships",
+    "groups",
+    "memberships",
+)
+# Unique columns that an update may move between rows in one run (a rekey chain or swap, a
+# rename swap): updated rows get a temporary value first so they never collide.
+SWAPPABLE = {"schools": "name", "users": "civic_no", "groups": "name"}
 _CHUNK = 5000
 
 Progress = Callable[[int], None]
@@ -81,8 +92,8 @@ def write_changes(conn: Connection, changes: ChangeSet, run_id: int, advance: Pr
         updates = changes.updates.get(name, [])
         _stamp(table, inserts, "created_run_id", run_id)
         _stamp(table, updates, "updated_run_id", run_id)
-        if name == "users":
-            _free_civic_numbers(conn, updates)
+        if name in SWAPPABLE:
+            _free_unique_values(conn, table, SWAPPABLE[name], updates)
         insert_rows(conn, table, inserts, advance)
         update_rows(conn, table, updates, advance)
     log = [
@@ -100,16 +111,18 @@ def write_changes(conn: Connection, changes: ChangeSet, run_id: int, advance: Pr
     insert_rows(conn, t.run_issues, issues, lambda n: None)
 
 
-def _free_civic_numbers(conn: Connection, updates: list[dict[str, Any]]) -> None:
-    """Move re-keyed users to a temporary number first, so swaps and chains never collide."""
-    rekeyed = [{"p_key": r["id"], "p_tmp": "~" + r["id"][:11]} for r in updates if "civic_no" in r]
-    if rekeyed:
+def _free_unique_values(
+    conn: Connection, table: sa.Table, column: str, updates: list[dict[str, Any]]
+) -> None:
+    """Give rows whose unique value changes a temporary value first (a swap never collides)."""
+    moving = [{"p_key": r["id"], "p_tmp": "~" + r["id"][:11]} for r in updates if column in r]
+    if moving:
         stmt = (
-            t.users.update()
-            .where(t.users.c.id == sa.bindparam("p_key"))
-            .values(civic_no=sa.bindparam("p_tmp"))
+            table.update()
+            .where(table.c.id == sa.bindparam("p_key"))
+            .values({column: sa.bindparam("p_tmp")})
         )
-        conn.execute(stmt, rekeyed)
+        conn.execute(stmt, moving)
 
 
 def total_rows(changes: ChangeSet) -> int:

@@ -95,4 +95,7 @@ class ChangeSet:
 _BASE_ACTIONS = {
     "users": ("created", "updated", "ended", "reactivated"),
     "school_links": ("created", "updated", "ended", "reactivated"),
+    "classes": ("created", "updated", "renamed", "archived"),
+    "groups": ("created", "updated", "renamed", "archived"),
+    "memberships": ("created", "updated", "ended", "reactivated"),
 }

@@ -31,6 +31,8 @@ class PlanContext:
         new_id: Makes internal ids (injectable so tests can be deterministic).
         unit_school: Register unit id to directory school id (filled by the schools step).
         departure_units: Register unit ids configured as avgångsenheter.
+        mentor_source: School id to how its mentors are built (R7.3), where a school overrides
+            ``[sync] mentor_source``.
     """
 
     snapshot: RegisterSnapshot
@@ -41,6 +43,7 @@ class PlanContext:
     changes: ChangeSet = field(default_factory=ChangeSet)
     unit_school: dict[str, str] = field(default_factory=dict)
     departure_units: set[str] = field(default_factory=set)
+    mentor_source: dict[str, str] = field(default_factory=dict)
 
     @property
     def yesterday(self) -> date:

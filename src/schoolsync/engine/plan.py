@@ -14,9 +14,12 @@ from schoolsync.domain.issues import Issue, sort_issues
 from schoolsync.domain.records import RegisterSnapshot
 from schoolsync.engine.changeset import ChangeSet
 from schoolsync.engine.context import PlanContext, new_uuid
+from schoolsync.engine.groups import plan_groups
+from schoolsync.engine.memberships import plan_memberships
 from schoolsync.engine.schools import plan_schools
 from schoolsync.engine.state import Directory
 from schoolsync.engine.users import plan_users
+from schoolsync.engine.wanted_groups import wanted_groups
 from schoolsync.settings import Settings
 
 
@@ -48,7 +51,7 @@ def plan_register(
     *,
     new_id: Callable[[], str] = new_uuid,
 ) -> Plan:
-    """Plan the register part of a run (schools, users, links).
+    """Plan the register part of a run (schools, users, links, groups, memberships).
 
     Args:
         snapshot: The register as read.
@@ -63,5 +66,8 @@ def plan_register(
     ctx = PlanContext(snapshot, directory, settings, today, new_id=new_id)
     ctx.changes.issues.extend(snapshot.issues)
     plan_schools(ctx)
-    plan_users(ctx)
+    users = plan_users(ctx)
+    wanted, duplicates = wanted_groups(ctx)
+    groups = plan_groups(ctx, wanted, duplicates)
+    plan_memberships(ctx, wanted, groups, users)
     return Plan(ctx.changes, today, [{"format": "ss12000", "path": snapshot.source}])

@@ -12,6 +12,7 @@ from collections import Counter
 
 from schoolsync.domain.records import Unit
 from schoolsync.engine.context import PlanContext
+from schoolsync.engine.state import SchoolRow
 from schoolsync.store import schema as t
 
 
@@ -46,7 +47,10 @@ def plan_schools(ctx: PlanContext) -> None:
 
     wanted: dict[str, tuple[str, list[str]]] = {}  # school key -> (name, unit ids)
     claimed: set[str] = set()
+    overrides: dict[str, str] = {}
     for school in ctx.settings.schools:
+        if school.mentor_source is not None:
+            overrides[f"config:{school.name}"] = school.mentor_source
         unit_ids: list[str] = []
         for configured in school.units:
             unit_id = names.get(configured.strip().lower())
@@ -72,33 +76,65 @@ def plan_schools(ctx: PlanContext) -> None:
             continue
         wanted[key] = (unit.name, [unit.id])
 
-    _name_schools(ctx, wanted)
-    _plan_units(ctx, wanted)
+    key_of = _name_schools(ctx, wanted)
+    for key, source in overrides.items():
+        ctx.mentor_source[key_of[key]] = source
+    _plan_units(ctx)
 
 
-def _name_schools(ctx: PlanContext, wanted: dict[str, tuple[str, list[str]]]) -> None:
-    """Insert new schools and rename changed ones; clashing names get the unit key appended."""
-    others = {s.name for k, s in ctx.directory.schools.items() if k not in wanted}
+def _existing(ctx: PlanContext, wanted: dict[str, tuple[str, list[str]]]) -> dict[str, SchoolRow]:
+    """The existing school for each wanted key: by key, else the school that one of its units
+    feeds now, so a unit moved into or out of ``[[schools]]`` keeps its school and history."""
+    rows = ctx.directory.schools
+    by_id = {row.id: row for row in rows.values()}
+    found = {key: rows[key] for key in wanted if key in rows}
+    taken = {row.id for row in found.values()}
+    for key, (_, unit_ids) in sorted(wanted.items()):
+        if key in found:
+            continue
+        for unit_id in unit_ids:
+            unit = ctx.directory.units.get(unit_id)
+            if unit is not None and unit.school_id not in taken:
+                found[key] = by_id[unit.school_id]
+                taken.add(unit.school_id)
+                break
+    return found
+
+
+def _name_schools(ctx: PlanContext, wanted: dict[str, tuple[str, list[str]]]) -> dict[str, str]:
+    """Insert new schools and rename changed ones; clashing names get the unit key appended.
+
+    Returns:
+        School key to school id.
+    """
+    ids: dict[str, str] = {}
+    existing = _existing(ctx, wanted)
+    kept = {row.id for row in existing.values()}
+    others = {row.name for row in ctx.directory.schools.values() if row.id not in kept}
     counts = Counter(name for name, _ in wanted.values())
     for key, (name, unit_ids) in sorted(wanted.items()):
         if (counts[name] > 1 or name in others) and key.startswith("unit:"):
             name = f"{name} ({ctx.snapshot.units[unit_ids[0]].key})"
             wanted[key] = (name, unit_ids)
-        existing = ctx.directory.schools.get(key)
-        if existing is None:
+        row = existing.get(key)
+        if row is None:
             school_id = ctx.new_id()
             ctx.changes.insert(t.schools.name, {"id": school_id, "key": key, "name": name})
             ctx.changes.record("school", school_id, "created", name=name)
         else:
-            school_id = existing.id
-            if existing.name != name:
-                ctx.changes.update(t.schools.name, {"id": school_id, "name": name})
-                ctx.changes.record("school", school_id, "updated", name=[existing.name, name])
+            school_id = row.id
+            changed = {k: v for k, v in (("key", key), ("name", name)) if getattr(row, k) != v}
+            if changed:
+                ctx.changes.update(t.schools.name, {"id": school_id, **changed})
+                details = {k: [getattr(row, k), v] for k, v in changed.items()}
+                ctx.changes.record("school", school_id, "updated", **details)
+        ids[key] = school_id
         for unit_id in unit_ids:
             ctx.unit_school[unit_id] = school_id
+    return ids
 
 
-def _plan_units(ctx: PlanContext, wanted: dict[str, tuple[str, list[str]]]) -> None:
+def _plan_units(ctx: PlanContext) -> None:
     """Keep ``school_units`` in step with the mapping (which unit feeds which school)."""
     for unit_id, school_id in sorted(ctx.unit_school.items()):
         unit = ctx.snapshot.units[unit_id]

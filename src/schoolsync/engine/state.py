@@ -70,6 +70,36 @@ class GuardianshipRow:
     end_date: date | None
 
 
+@dataclass(slots=True)
+class GroupRow:
+    """A class, teaching group, mentor group or other group of the directory."""
+
+    id: str
+    school_id: str
+    kind: str
+    name: str
+    register_id: str | None
+    register_type: str
+    subject: str | None
+    course: str | None
+    activities: list[str]
+    start_date: date | None
+    end_date: date | None
+    status: str
+
+
+@dataclass(slots=True)
+class MembershipRow:
+    """A user's membership of a group in one role, with dates."""
+
+    id: str
+    group_id: str
+    user_id: str
+    role: str
+    start_date: date | None
+    end_date: date | None
+
+
 def is_open(end_date: date | None, today: date) -> bool:
     """True when something with this end date has not ended on ``today`` (dates are inclusive)."""
     return end_date is None or end_date >= today
@@ -86,6 +116,10 @@ class Directory:
     guardianships: dict[tuple[str, str], GuardianshipRow] = field(
         default_factory=dict
     )  # (guardian, student)
+    groups: dict[str, GroupRow] = field(default_factory=dict)  # by id
+    memberships: dict[tuple[str, str, str], MembershipRow] = field(
+        default_factory=dict
+    )  # (group, user, role)
 
     def links_by_user(self) -> dict[str, dict[tuple[str, str], LinkRow]]:
         """Links grouped by user id, keyed by (school id, role)."""

@@ -10,6 +10,7 @@ and gets the same account back when the register lists them again (R3.3).
 from __future__ import annotations
 
 from collections import defaultdict
+from dataclasses import dataclass
 from typing import Any
 
 from schoolsync.domain.personnummer import CivicNo, mask_civic_no
@@ -51,11 +52,26 @@ def _register_values(person: Person, civic: CivicNo, people: People) -> dict[str
     }
 
 
-def plan_users(ctx: PlanContext) -> People:
+@dataclass
+class UserOutcome:
+    """What the user step decided, for the steps after it.
+
+    Attributes:
+        people: The usable persons and their wanted links.
+        user_of: Register person id to user id (existing or created in this run).
+        frozen: User ids to leave as they are this run.
+    """
+
+    people: People
+    user_of: dict[str, str]
+    frozen: set[str]
+
+
+def plan_users(ctx: PlanContext) -> UserOutcome:
     """Plan every user and school-link change of the run.
 
     Returns:
-        The validated persons with their wanted links, for later planning steps.
+        The validated persons, who became which user, and which users to leave alone.
     """
     people = validate_persons(ctx)
     wanted_links(ctx, people)
@@ -96,7 +112,7 @@ def plan_users(ctx: PlanContext) -> People:
         status = _plan_links(ctx, user.id, {}, existing.get(user.id, {}), kept)
         _set_status(ctx, user, status, {})
     plan_guardianships(ctx, people, user_of, frozen)
-    return people
+    return UserOutcome(people, user_of, frozen)
 
 
 def _is_frozen(people: People, user: UserRow) -> bool:

@@ -7,8 +7,10 @@ from sqlalchemy.engine import Connection
 
 from schoolsync.engine.state import (
     Directory,
+    GroupRow,
     GuardianshipRow,
     LinkRow,
+    MembershipRow,
     SchoolRow,
     UnitRow,
     UserRow,
@@ -45,4 +47,15 @@ def load_directory(conn: Connection) -> Directory:
     g = t.guardianships.c
     for gs in conn.execute(select(g.id, g.guardian_id, g.student_id, g.relation, g.end_date)):
         d.guardianships[(gs.guardian_id, gs.student_id)] = GuardianshipRow(**gs._asdict())
+    gr = t.groups.c
+    group_cols = [
+        gr.id, gr.school_id, gr.kind, gr.name, gr.register_id, gr.register_type, gr.subject,
+        gr.course, gr.activities, gr.start_date, gr.end_date, gr.status,
+    ]  # fmt: skip
+    for group in conn.execute(select(*group_cols)):
+        d.groups[group.id] = GroupRow(**group._asdict())
+    m = t.memberships.c
+    member_cols = (m.id, m.group_id, m.user_id, m.role, m.start_date, m.end_date)
+    for mid, gid, uid, role, start, end in conn.execute(select(*member_cols)):
+        d.memberships[(gid, uid, role)] = MembershipRow(mid, gid, uid, role, start, end)
     return d

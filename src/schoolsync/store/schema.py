@@ -148,4 +148,38 @@ guardianships = Table(
     UniqueConstraint("guardian_id", "student_id", name="uq_guardianships_guardian_student"),
 )
 
+groups = Table(
+    "groups",
+    metadata,
+    Column("id", ID, primary_key=True),
+    Column("school_id", ID, ForeignKey("schools.id"), nullable=False),
+    Column("kind", String(10), nullable=False),  # class | group | mentor | other
+    Column("name", String(300), nullable=False),
+    Column("register_id", String(300), index=True),  # Group.id, or gen:<activity>:<group>
+    Column("register_type", String(20), nullable=False),  # SS 12000 groupType, or Generated
+    Column("subject", String(50)),
+    Column("course", String(50)),
+    Column("activities", JSON, nullable=False),
+    Column("start_date", Date),
+    Column("end_date", Date),
+    Column("status", String(10), nullable=False),  # active | archived
+    Column("created_run_id", Integer, ForeignKey("runs.id")),
+    Column("updated_run_id", Integer, ForeignKey("runs.id")),
+    UniqueConstraint("school_id", "kind", "name", name="uq_groups_school_kind_name"),
+)
+
+memberships = Table(
+    "memberships",
+    metadata,
+    Column("id", ID, primary_key=True),
+    Column("group_id", ID, ForeignKey("groups.id"), nullable=False),
+    Column("user_id", ID, ForeignKey("users.id"), nullable=False, index=True),
+    Column("role", String(10), nullable=False),  # student | teacher | mentor | member
+    Column("start_date", Date),
+    Column("end_date", Date),
+    Column("created_run_id", Integer, ForeignKey("runs.id")),
+    Column("updated_run_id", Integer, ForeignKey("runs.id")),
+    UniqueConstraint("group_id", "user_id", "role", name="uq_memberships_group_user_role"),
+)
+
 Index("ix_users_family_given", users.c.family_name, users.c.given_name)
