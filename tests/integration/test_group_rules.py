@@ -371,3 +371,28 @@ def test_two_register_groups_with_one_name_are_both_skipped(
     assert "duplicate-group-name" in codes(result)
     assert result.changes["groups"] == {"created": 0, "updated": 0, "renamed": 0, "archived": 0}
     assert result.changes["memberships"]["ended"] == 0
+
+
+def test_r6_3_one_read_with_last_terms_group_under_the_same_name_warns(
+    directory: Directory, tmp_path: Path
+) -> None:
+    b, ids = school()
+    former = b.student("Liam", "Sjöberg", PNR[2], ids["unit"], start="2024-08-19")
+    b.group("Ma 7A", ids["unit"], "Undervisning", [(former, "2024-08-19", "2025-06-13")],
+            start="2024-08-19", end="2025-06-13", key="ma7a-last-year")  # fmt: skip
+    result = directory.sync(b.write(tmp_path / "a"))
+    assert "duplicate-group-name" not in codes(result)
+    warning = issue(result, "group-name-reused")
+    assert "ended on 2025-06-13" in warning.message and "0 of 2" in warning.message
+    ma = find(directory.export(), "groups", "Ma 7A")
+    assert students(ma) == {PNR[0], PNR[1]} and ma["start_date"] == "2025-08-18"
+
+
+def test_two_groups_with_one_name_at_the_same_time_are_a_duplicate(
+    directory: Directory, tmp_path: Path
+) -> None:
+    b, ids = school()
+    b.group("Ma 7A", ids["unit"], "Undervisning", [ids["omar"]], key="twin")
+    result = directory.sync(b.write(tmp_path / "a"))
+    assert issue(result, "duplicate-group-name").severity == "error"
+    assert "Ma 7A" not in {g["name"] for g in directory.export()["groups"]}

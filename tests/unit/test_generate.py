@@ -252,7 +252,10 @@ def test_signatures_unique_per_unit(small_clean: Bundle) -> None:
 def test_teaching_groups_and_class_subject_activities(small: Bundle) -> None:
     groups = small.by_id("groups")
     taught = Counter(g["id"] for a in small.activities for g in a["groups"])
-    teaching = [g for g in small.groups if g["groupType"] == "Undervisning"]
+    start = small.summary.school_year_start.isoformat()
+    teaching = [
+        g for g in small.groups if g["groupType"] == "Undervisning" and g["startDate"] >= start
+    ]
     assert all(taught[g["id"]] == 1 for g in teaching)
     class_subject = [
         a for a in small.activities if groups[a["groups"][0]["id"]]["groupType"] == "Klass"
@@ -308,7 +311,8 @@ def test_god_man_and_guardian_households(small: Bundle) -> None:
 def test_today_picks_the_school_year(tmp_path: Path, today: date, start: str, end: str) -> None:
     bundle = generate(tmp_path, "tiny", today=today)
     assert bundle.summary.school_year_start.isoformat() == start
-    assert {(g["startDate"], g["endDate"]) for g in bundle.groups} == {(start, end)}
+    current = {(g["startDate"], g["endDate"]) for g in bundle.groups if g["endDate"] > start}
+    assert current == {(start, end)}
 
 
 def test_rejects_unknown_size(tmp_path: Path) -> None:
@@ -344,3 +348,12 @@ def test_medium_municipality(tmp_path: Path) -> None:
     signatures = {d["signature"] for d in bundle.duties if d["person"]["id"] == teacher}
     assert len(signatures) == 2
     assert {t for o in orgs.values() for t in o.get("schoolTypes", [])} >= {"FS", "GY", "GRS"}
+
+
+def test_reused_group_name_fault_is_last_years_group_under_this_years_name(small: Bundle) -> None:
+    start = small.summary.school_year_start.isoformat()
+    old = [g for g in small.groups if g["endDate"] < start]
+    assert len(old) == 1 and old[0]["groupType"] == "Undervisning"
+    current = [g for g in small.groups if g["displayName"] == old[0]["displayName"]]
+    assert len(current) == 2 and old[0]["groupMemberships"]
+    assert any(f.startswith("group-name-reused") for f in small.summary.faults)

@@ -18,6 +18,7 @@ from schoolsync.domain.issues import KINDS, Issue
 console = Console(highlight=False)
 err_console = Console(stderr=True, highlight=False)
 
+ACTION_ORDER = ("created", "updated", "renamed", "ended", "archived", "reactivated")
 SEVERITY_STYLE = {"error": "bold red", "warning": "yellow", "info": "cyan"}
 
 
@@ -28,7 +29,8 @@ def print_json(data: Any) -> None:
 
 def changes_table(changes: dict[str, dict[str, int]], title: str = "Changes") -> Table:
     """A table of change counts per kind and action; kinds without changes are left out."""
-    actions = sorted({a for group in changes.values() for a in group})
+    seen = {a for group in changes.values() for a in group}
+    actions = [a for a in ACTION_ORDER if a in seen] + sorted(seen - set(ACTION_ORDER))
     table = Table(title=title, title_justify="left")
     table.add_column("kind")
     for action in actions:

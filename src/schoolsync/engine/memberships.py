@@ -17,7 +17,7 @@ from schoolsync.engine.context import PlanContext
 from schoolsync.engine.groups import WORD, GroupOutcome
 from schoolsync.engine.state import is_open
 from schoolsync.engine.users import UserOutcome
-from schoolsync.engine.wanted_groups import GroupKey, Period, WantedGroup, cover
+from schoolsync.engine.wanted_groups import GroupKey, Period, WantedGroup, cover, reused_message
 from schoolsync.store import schema as t
 
 MemberKey = tuple[str, str, str]  # (group id, user id, role)
@@ -270,16 +270,12 @@ def _report_reused_names(
         return
     old_students = _students_by_group(ctx, set(reused))
     new_students = _students_by_group(ctx, set(reused), wanted)
+    told = {i.subject for i in ctx.changes.issues if i.code == "group-name-reused"}
     for gid, (w, ended) in sorted(reused.items(), key=lambda kv: kv[1][0].name):
         new, old = new_students.get(gid, set()), old_students.get(gid, set())
-        if not new or not old or len(new & old) * 2 >= len(new):
+        if w.name in told or not new or not old or len(new & old) * 2 >= len(new):
             continue
-        ctx.report(
-            "group-name-reused",
-            f"The group {w.name!r} at {_school_name(ctx, w.school_id)} ended on "
-            f"{ended.isoformat()} and is used again from {w.start} with mostly new students "
-            f"({len(new & old)} of {len(new)} were in it before). The old content stays in the "
-            f"group and its former students lose access to their work. Give groups a name per "
-            f"term in the register (e.g. {w.name + ' HT' + str(w.start)[2:4]!r}).",
-            w.name,
+        message = reused_message(
+            w.name, _school_name(ctx, w.school_id), ended, w.start, len(new & old), len(new)
         )
+        ctx.report("group-name-reused", message, w.name)

@@ -8,7 +8,8 @@ subject makes a generated group (R6.5), named by the ``[sync] group_naming`` mod
 
 from __future__ import annotations
 
-from collections import Counter, defaultdict
+import itertools
+from collections import defaultdict
 from dataclasses import dataclass, field
 from datetime import date
 
@@ -275,23 +276,69 @@ def _ted_groups(
     return out
 
 
+def reused_message(name: str, school: str, ended: date, start: date | None, shared: int,
+                   total: int) -> str:  # fmt: skip
+    """The ``group-name-reused`` sentence (R6.3)."""
+    term = f" HT{str(start)[2:4]}" if start else " HT"
+    return (
+        f"The group {name!r} at {school} ended on {ended.isoformat()} and is used again from "
+        f"{start} with mostly new students ({shared} of {total} were in it before). The old "
+        f"content stays in the group and its former students lose access to their work. Give "
+        f"groups a name per term in the register (e.g. {name + term!r})."
+    )
+
+
+def _overlap(a: WantedGroup, b: WantedGroup) -> bool:
+    """Whether two groups' periods overlap (``a`` starts first)."""
+    return a.end is None or b.start is None or a.end >= b.start
+
+
 def _drop_duplicates(
     ctx: PlanContext, wanted: list[WantedGroup]
 ) -> tuple[dict[GroupKey, WantedGroup], set[GroupKey]]:
-    """Two register groups with one name in one school: use neither, change nothing (R6.1)."""
-    counts = Counter(w.key for w in wanted)
-    frozen_keys = {key for key, n in counts.items() if n > 1}
+    """Resolve register groups that share a name in one school.
+
+    Periods that follow each other are one name used for several terms: the current one (the
+    latest that has started) is the group, and R6.3 warns if it has mostly new students. Periods
+    that overlap are two groups with one name: neither is used and nothing changes (R6.1).
+    """
+    by_key: dict[GroupKey, list[WantedGroup]] = defaultdict(list)
+    for w in wanted:
+        by_key[w.key].append(w)
     names = ctx.directory.school_names() | _new_school_names(ctx)
-    for school_id, kind, name in sorted(frozen_keys):
-        what = "class" if kind == "class" else "group"
-        ctx.report(
-            "duplicate-group-name",
-            f"The {what} name {name!r} is used by {counts[(school_id, kind, name)]} different "
-            f"register groups at {names.get(school_id, school_id)}, so none of them was used and "
-            f"the {what} was left as it is. Give each {what} a name of its own in the register.",
-            name,
-        )
-    return {w.key: w for w in wanted if w.key not in frozen_keys}, frozen_keys
+    out: dict[GroupKey, WantedGroup] = {}
+    frozen: set[GroupKey] = set()
+    for key, same in sorted(by_key.items()):
+        if len(same) == 1:
+            out[key] = same[0]
+            continue
+        same.sort(key=lambda w: (w.start or date.min, w.register_id))
+        school = names.get(key[0], key[0])
+        if any(_overlap(a, b) for a, b in itertools.pairwise(same)):
+            frozen.add(key)
+            what = "class" if key[1] == "class" else "group"
+            ctx.report(
+                "duplicate-group-name",
+                f"The {what} name {key[2]!r} is used by {len(same)} different register groups "
+                f"at the same time at {school}, so none of them was used and the {what} was left "
+                f"as it is. Give each {what} a name of its own in the register.",
+                key[2],
+            )
+            continue
+        started = [w for w in same if w.start is None or w.start <= ctx.today]
+        current = started[-1] if started else same[0]
+        out[key] = current
+        index = same.index(current)
+        if index == 0 or key[1] != "group":
+            continue
+        previous = same[index - 1]
+        shared = len(set(previous.students) & set(current.students))
+        if current.students and previous.end and shared * 2 < len(current.students):
+            message = reused_message(
+                key[2], school, previous.end, current.start, shared, len(current.students)
+            )
+            ctx.report("group-name-reused", message, key[2])
+    return out, frozen
 
 
 def _new_school_names(ctx: PlanContext) -> dict[str, str]:

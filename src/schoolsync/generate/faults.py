@@ -48,11 +48,12 @@ class FaultMaker:
         self._protected()
         self._tf_number()
         self._comma_class()
+        self._reused_group_name()
+        self._signature_conflict()
         if with_history:
             self._departed(3)
             self._cancelled()
             self._emigrated()
-            self._signature_conflict()
         return self.faults
 
     def _pupil(self, test_number: bool = True) -> tuple[Person, ClassInfo]:
@@ -166,6 +167,40 @@ class FaultMaker:
             f"class-name-comma: class '{name}' at {self._unit_names[unit_id]} has "
             f"{len(made.members)} pupils"
         )
+
+    def _reused_group_name(self) -> None:
+        """Last läsår's teaching group under this läsår's name, with last year's pupils.
+
+        The pupils who were in year N last läsår are in year N+1 now, so the two groups share a
+        name but hardly any pupils: the register reused the name for a new term.
+        """
+        groups = {g.display_name: g for g in self.ctx.groups if g.group_type == "Undervisning"}
+        by_unit_grade = {(c.group.organisation, c.grade): c for c in self._classes}
+        for info in sorted(self._classes, key=lambda c: (c.grade, c.group.display_name)):
+            older = by_unit_grade.get((info.group.organisation, info.grade + 1))
+            current = next(
+                (g for name, g in sorted(groups.items()) if name.endswith(info.group.display_name)),
+                None,
+            )
+            if older is None or current is None or not older.students:
+                continue
+            last = self.ctx.year.previous()
+            old = Group(
+                self.ctx.ids.next("group"),
+                current.display_name,
+                "Undervisning",
+                current.school_type,
+                current.organisation,
+                last.start,
+                last.end,
+            )
+            old.members = [Membership(p.id, last.start, last.end) for p in older.students[:20]]
+            self.ctx.groups.append(old)
+            self.faults.append(
+                f"group-name-reused: teaching group '{current.display_name}' was also last "
+                f"läsår's group of {len(old.members)} pupils now in {older.group.display_name}"
+            )
+            return
 
     def _departed(self, count: int) -> None:
         departure = next(u for u in self.units if u.kind == "DEPARTURE")
