@@ -7,14 +7,17 @@ what the platform would show then.
 from __future__ import annotations
 
 from collections import defaultdict
-from datetime import date, timedelta
+from datetime import date, datetime, time, timedelta
 from typing import Any
+from zoneinfo import ZoneInfo
 
 from sqlalchemy import select
 from sqlalchemy.engine import Connection
 
 from schoolsync.engine.state import is_open
 from schoolsync.store import schema as t
+
+STOCKHOLM = ZoneInfo("Europe/Stockholm")
 
 
 def link_active(start: date | None, end: date | None, today: date) -> bool:
@@ -26,13 +29,21 @@ def _iso(value: date | None) -> str | None:
     return value.isoformat() if value is not None else None
 
 
-def export_directory(conn: Connection, today: date, lead_days: int = 15) -> dict[str, Any]:
+def export_directory(
+    conn: Connection,
+    today: date,
+    lead_days: int = 15,
+    lessons_from: date | None = None,
+    lessons_to: date | None = None,
+) -> dict[str, Any]:
     """Build the export document.
 
     Args:
         conn: An open connection.
         today: The day ``active``, ``status`` and ``visible`` are judged on.
         lead_days: How many days before its start a class or group is visible (R5.4).
+        lessons_from: Only lessons on or after this date (default: all).
+        lessons_to: Only lessons on or before this date (default: all).
 
     Returns:
         ``{"schools", "users", "classes", "groups", "lessons"}`` as INTERFACE.md shows.
@@ -101,7 +112,49 @@ def export_directory(conn: Connection, today: date, lead_days: int = 15) -> dict
             }
         )
     classes, groups = _groups(conn, today, lead_days, school_names)
-    return {"schools": schools, "users": users, "classes": classes, "groups": groups, "lessons": []}
+    lessons = export_lessons(conn, lessons_from, lessons_to)
+    return {
+        "schools": schools,
+        "users": users,
+        "classes": classes,
+        "groups": groups,
+        "lessons": lessons,
+    }
+
+
+def export_lessons(
+    conn: Connection, start: date | None = None, end: date | None = None
+) -> list[dict[str, Any]]:
+    """The lessons tied to a group, in time order, with Swedish local times (ISO with offset).
+
+    Lessons the schedule cancelled, or that are gone from it, are listed with ``cancelled``.
+    Lessons that could not be tied reach no one; ``troubleshoot`` shows them.
+    """
+    ls, g = t.lessons.c, t.groups.c
+    names = {row.id: row.name for row in conn.execute(select(g.id, g.name))}
+    query = (
+        select(ls.group_id, ls.class_id, ls.subject, ls.teachers, ls.start, ls.end, ls.room,
+               ls.cancelled, ls.removed)
+        .where(ls.group_id.is_not(None))
+        .order_by(ls.start, ls.group_id, ls.id)
+    )  # fmt: skip
+    if start is not None:
+        query = query.where(ls.start >= datetime.combine(start, time.min))
+    if end is not None:
+        query = query.where(ls.start < datetime.combine(end + timedelta(days=1), time.min))
+    return [
+        {
+            "group": names[row.group_id],
+            "class": names.get(row.class_id) if row.class_id else None,
+            "subject": row.subject,
+            "teachers": row.teachers,
+            "start": row.start.replace(tzinfo=STOCKHOLM).isoformat(),
+            "end": row.end.replace(tzinfo=STOCKHOLM).isoformat(),
+            "room": row.room,
+            "cancelled": bool(row.cancelled or row.removed),
+        }
+        for row in conn.execute(query)
+    ]
 
 
 def visible(start: date | None, today: date, lead_days: int) -> bool:

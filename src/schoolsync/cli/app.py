@@ -16,6 +16,7 @@ from schoolsync.engine.run import RunResult, sync
 from schoolsync.errors import SchoolsyncError
 from schoolsync.export import export_directory
 from schoolsync.settings import Settings, load_settings
+from schoolsync.sources.detect import FORMATS
 from schoolsync.store.db import Store
 from schoolsync.store.runs import get_run, list_runs, run_changes
 
@@ -116,17 +117,35 @@ def cli(
 @click.argument("sources", nargs=-1, required=True, type=click.Path(path_type=Path))
 @click.option("--dry-run", is_flag=True, help="Plan and report only; apply nothing.")
 @click.option("--json", "as_json", is_flag=True, help="Print the run report as JSON.")
+@click.option(
+    "--format",
+    "source_format",
+    type=click.Choice(FORMATS),
+    help="Read every SOURCE as this format instead of recognising it.",
+)
 @today_option
 @pass_env
-def sync_command(env: Env, sources: tuple[Path, ...], dry_run: bool, as_json: bool) -> int:
-    """Run one sync: read SOURCES (an SS 12000 bundle folder), plan, apply in one transaction.
+def sync_command(
+    env: Env, sources: tuple[Path, ...], dry_run: bool, as_json: bool, source_format: str | None
+) -> int:
+    """Run one sync of SOURCES: plan, then apply in one transaction.
 
-    Exit status: 0 done (warnings included), 1 failed (nothing applied), 3 held by a safety lock.
+    SOURCES: an SS 12000 bundle folder (the register) and/or Skola24/Novaschem text exports (the
+    schedule, one per school). Exit status: 0 done (warnings included), 1 failed (nothing
+    applied), 3 held by a safety lock.
     """
     settings = env.settings()
     store = env.store()
     with render.progress_stages(not as_json and render.err_console.is_terminal) as stage:
-        result = sync(store, sources, settings, env.today, dry_run=dry_run, stage=stage)
+        result = sync(
+            store,
+            sources,
+            settings,
+            env.today,
+            dry_run=dry_run,
+            stage=stage,
+            source_format=source_format,
+        )
     show_result(result, as_json)
     return result.exit_code
 
@@ -152,12 +171,19 @@ def show_result(result: RunResult, as_json: bool) -> None:
 
 @cli.command("export")
 @click.option("--json", "as_json", is_flag=True, help="Print the whole directory as JSON.")
+@click.option("--from", "lessons_from", metavar="YYYY-MM-DD", callback=_date,
+              help="Only lessons on or after this date.")  # fmt: skip
+@click.option("--to", "lessons_to", metavar="YYYY-MM-DD", callback=_date,
+              help="Only lessons on or before this date.")  # fmt: skip
 @today_option
 @pass_env
-def export_command(env: Env, as_json: bool) -> None:
+def export_command(
+    env: Env, as_json: bool, lessons_from: date | None, lessons_to: date | None
+) -> None:
     """Print the directory as it stands (schools, users, classes, groups, lessons)."""
+    lead = env.settings().sync.visibility_lead_days
     with env.store().connect() as conn:
-        doc = export_directory(conn, env.today, env.settings().sync.visibility_lead_days)
+        doc = export_directory(conn, env.today, lead, lessons_from, lessons_to)
     if as_json:
         render.print_json(doc)
         return
@@ -179,7 +205,9 @@ def export_command(env: Env, as_json: bool) -> None:
     render.console.print(table)
     ended = sum(1 for u in doc["users"] if u["status"] == "ended")
     render.console.print(
-        f"{len(doc['users'])} users ({ended} ended). Use --json for the whole directory."
+        f"{len(doc['users'])} users ({ended} ended), {len(doc['classes'])} classes, "
+        f"{len(doc['groups'])} groups, {len(doc['lessons'])} lessons. Use --json for the whole "
+        f"directory."
     )
 
 

@@ -167,6 +167,11 @@ class Syllabus:
     course_code: str | None = None
     course_name: str | None = None
 
+    @property
+    def code(self) -> str | None:
+        """The subject code schedules use: the designation (``MA``) when given, else the code."""
+        return self.subject_designation or self.subject_code or None
+
 
 @dataclass(frozen=True, slots=True)
 class ActivityTeacher:
@@ -217,6 +222,7 @@ class RegisterSnapshot:
     groups: list[Group] = field(default_factory=list)
     syllabuses: dict[str, Syllabus] = field(default_factory=dict)
     activities: list[Activity] = field(default_factory=list)
+    lessons: Any = None  # a ScheduleSnapshot when the bundle has calendarEvents.json
     unreadable_ids: dict[str, set[str]] = field(default_factory=dict)
     unidentified: set[str] = field(default_factory=set)
     issues: list[Any] = field(default_factory=list)

@@ -26,6 +26,7 @@ WRITE_ORDER = (
     "guardianships",
     "groups",
     "memberships",
+    "lessons",
 )
 # Unique columns that an update may move between rows in one run (a rekey chain or swap, a
 # rename swap): updated rows get a temporary value first so they never collide.

@@ -98,4 +98,5 @@ _BASE_ACTIONS = {
     "classes": ("created", "updated", "renamed", "archived"),
     "groups": ("created", "updated", "renamed", "archived"),
     "memberships": ("created", "updated", "ended", "reactivated"),
+    "lessons": ("created", "moved", "cancelled", "removed", "updated"),
 }

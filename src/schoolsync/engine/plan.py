@@ -15,12 +15,15 @@ from schoolsync.domain.records import RegisterSnapshot
 from schoolsync.engine.changeset import ChangeSet
 from schoolsync.engine.context import PlanContext, new_uuid
 from schoolsync.engine.groups import plan_groups
+from schoolsync.engine.lessons import plan_lessons
 from schoolsync.engine.memberships import plan_memberships
 from schoolsync.engine.schools import plan_schools
 from schoolsync.engine.state import Directory
 from schoolsync.engine.users import plan_users
+from schoolsync.engine.view import build_view
 from schoolsync.engine.wanted_groups import wanted_groups
 from schoolsync.settings import Settings
+from schoolsync.sources.detect import Sources
 
 
 @dataclass
@@ -43,18 +46,18 @@ class Plan:
         return sort_issues(self.changes.issues)
 
 
-def plan_register(
-    snapshot: RegisterSnapshot,
+def plan_run(
+    sources: Sources,
     directory: Directory,
     settings: Settings,
     today: date,
     *,
     new_id: Callable[[], str] = new_uuid,
 ) -> Plan:
-    """Plan the register part of a run (schools, users, links, groups, memberships).
+    """Plan one run: the register (schools, users, groups, memberships), then the schedules.
 
     Args:
-        snapshot: The register as read.
+        sources: What the run read.
         directory: The directory as it stands.
         settings: The settings.
         today: The date the rules treat as today.
@@ -63,11 +66,37 @@ def plan_register(
     Returns:
         The plan; nothing has been written.
     """
-    ctx = PlanContext(snapshot, directory, settings, today, new_id=new_id)
-    ctx.changes.issues.extend(snapshot.issues)
-    plan_schools(ctx)
-    users = plan_users(ctx)
-    wanted, duplicates = wanted_groups(ctx)
-    groups = plan_groups(ctx, wanted, duplicates)
-    plan_memberships(ctx, wanted, groups, users)
-    return Plan(ctx.changes, today, [{"format": "ss12000", "path": snapshot.source}])
+    register = sources.register or RegisterSnapshot(source="")
+    ctx = PlanContext(register, directory, settings, today, new_id=new_id)
+    duty_user: dict[str, str] = {}
+    if sources.register is not None:
+        ctx.changes.issues.extend(register.issues)
+        plan_schools(ctx)
+        users = plan_users(ctx)
+        wanted, duplicates = wanted_groups(ctx)
+        groups = plan_groups(ctx, wanted, duplicates)
+        plan_memberships(ctx, wanted, groups, users)
+        duty_user = {
+            d.id: users.user_of[d.person_id]
+            for d in register.duties
+            if d.person_id in users.user_of
+        }
+    if sources.schedules:
+        view = build_view(directory, ctx.changes, today)
+        plan_lessons(ctx, sources.schedules, view, duty_user)
+    return Plan(ctx.changes, today, sources.describe())
+
+
+def plan_register(
+    snapshot: RegisterSnapshot,
+    directory: Directory,
+    settings: Settings,
+    today: date,
+    *,
+    new_id: Callable[[], str] = new_uuid,
+) -> Plan:
+    """Plan a run that reads only a register (schools, users, groups, memberships)."""
+    sources = Sources(register=snapshot)
+    if snapshot.lessons is not None:
+        sources.schedules.append(snapshot.lessons)
+    return plan_run(sources, directory, settings, today, new_id=new_id)

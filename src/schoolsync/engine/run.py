@@ -20,7 +20,7 @@ import sqlalchemy as sa
 
 from schoolsync.domain.issues import Issue
 from schoolsync.engine.apply import now, total_rows, write_changes
-from schoolsync.engine.plan import Plan, plan_register
+from schoolsync.engine.plan import Plan, plan_run
 from schoolsync.errors import InputError, SchoolsyncError
 from schoolsync.settings import Settings
 from schoolsync.sources.detect import read_sources
@@ -98,6 +98,7 @@ def sync(
     *,
     dry_run: bool = False,
     stage: StageCallback = _no_progress,
+    source_format: str | None = None,
 ) -> RunResult:
     """Run one sync.
 
@@ -108,6 +109,7 @@ def sync(
         today: The date the rules treat as today.
         dry_run: Plan and report only.
         stage: Called with a stage name and a total; returns a function to advance it.
+        source_format: Read every source as this format instead of recognising it.
 
     Returns:
         The result; ``status`` is ``applied``, or ``planned`` for a dry run.
@@ -116,7 +118,9 @@ def sync(
         SchoolsyncError: For bad input or a database failure; nothing was applied.
     """
     with gc_paused():
-        return _sync(store, sources, settings, today, dry_run=dry_run, stage=stage)
+        return _sync(
+            store, sources, settings, today, dry_run=dry_run, stage=stage, fmt=source_format
+        )
 
 
 def _sync(
@@ -127,17 +131,18 @@ def _sync(
     *,
     dry_run: bool,
     stage: StageCallback,
+    fmt: str | None,
 ) -> RunResult:
     started = now()
     try:
         advance = stage("Reading sources", len(sources))
-        snapshot = read_sources(sources, advance)
+        read = read_sources(sources, advance, fmt)
         advance = stage("Loading the directory", 1)
         with store.connect() as conn:
-            directory = load_directory(conn)
+            directory = load_directory(conn, {s.source for s in read.schedules})
         advance(1)
         advance = stage("Planning", 1)
-        plan = plan_register(snapshot, directory, settings, today)
+        plan = plan_run(read, directory, settings, today)
         advance(1)
     except InputError as exc:
         if not dry_run:

@@ -7,7 +7,7 @@ from __future__ import annotations
 
 from collections import defaultdict
 from dataclasses import dataclass, field
-from datetime import date
+from datetime import date, datetime
 from typing import Any
 
 
@@ -100,6 +100,27 @@ class MembershipRow:
     end_date: date | None
 
 
+@dataclass(slots=True)
+class LessonRow:
+    """A dated lesson of the directory, tied to a group or kept with the reason it is not."""
+
+    id: str
+    source: str
+    source_key: str
+    school_id: str | None
+    group_name: str
+    group_id: str | None
+    class_id: str | None
+    subject: str | None
+    teachers: list[str]
+    start: datetime
+    end: datetime
+    room: str | None
+    cancelled: bool
+    removed: bool
+    problem: str | None
+
+
 def is_open(end_date: date | None, today: date) -> bool:
     """True when something with this end date has not ended on ``today`` (dates are inclusive)."""
     return end_date is None or end_date >= today
@@ -120,6 +141,7 @@ class Directory:
     memberships: dict[tuple[str, str, str], MembershipRow] = field(
         default_factory=dict
     )  # (group, user, role)
+    lessons: dict[tuple[str, str], LessonRow] = field(default_factory=dict)  # (source, key)
 
     def links_by_user(self) -> dict[str, dict[tuple[str, str], LinkRow]]:
         """Links grouped by user id, keyed by (school id, role)."""

@@ -68,9 +68,7 @@ class WantedGroup:
 
 def subject_code(syllabus: Syllabus | None) -> str | None:
     """The subject code of a syllabus: its designation (``MA``) when given, else its code."""
-    if syllabus is None:
-        return None
-    return syllabus.subject_designation or syllabus.subject_code or None
+    return syllabus.code if syllabus is not None else None
 
 
 def render_name(template: str, **values: str) -> str:

@@ -1,52 +1,100 @@
-"""Recognise what a source path is and read it with the right reader."""
+"""Recognise what each source path is and read it with the right reader."""
 
 from __future__ import annotations
 
 from collections.abc import Callable, Sequence
+from dataclasses import dataclass, field
 from pathlib import Path
 
 from schoolsync.domain.records import RegisterSnapshot
+from schoolsync.domain.schedule import ScheduleSnapshot
 from schoolsync.errors import InputError
+from schoolsync.sources.novaschem import is_novaschem, read_novaschem
 from schoolsync.sources.ss12000 import read_bundle
 
+FORMATS = ("ss12000", "novaschem")
 
-def read_sources(paths: Sequence[Path], advance: Callable[[int], None]) -> RegisterSnapshot:
+
+@dataclass
+class Sources:
+    """What one run read: at most one register, and any number of schedules."""
+
+    register: RegisterSnapshot | None = None
+    schedules: list[ScheduleSnapshot] = field(default_factory=list)
+
+    def describe(self) -> list[dict[str, str]]:
+        """The sources as the run report names them."""
+        out = []
+        if self.register is not None:
+            out.append({"format": "ss12000", "path": self.register.source})
+        for snap in self.schedules:
+            if snap.source == "ss12000":
+                continue
+            out.append({"format": "novaschem", "path": snap.path, "encoding": snap.encoding,
+                        "source": snap.source})  # fmt: skip
+        return out
+
+
+def _format_of(path: Path, forced: str | None) -> str:
+    if forced:
+        return forced
+    if path.is_dir():
+        return "ss12000"
+    if not path.exists():
+        raise InputError(
+            "does not exist.",
+            "Give the SS 12000 bundle folder and/or Novaschem text exports.",
+            path=str(path),
+        )
+    if is_novaschem(path):
+        return "novaschem"
+    raise InputError(
+        "is neither an SS 12000 bundle folder nor a Novaschem text export (a file that starts "
+        "with [Source] and Application=Novaschem).",
+        "Give the bundle folder and the schedule's text export, or force one with --format.",
+        path=str(path),
+    )
+
+
+def read_sources(
+    paths: Sequence[Path], advance: Callable[[int], None], forced: str | None = None
+) -> Sources:
     """Read the run's sources.
 
     Args:
         paths: The paths given on the command line.
         advance: Called once per source read.
+        forced: A format to read every path as, instead of recognising it.
 
     Returns:
-        The register snapshot.
+        The register (if any) and the schedules.
 
     Raises:
-        InputError: When a source is unreadable, of an unknown format, or there is not exactly
-            one register source.
+        InputError: When a source is unreadable or of an unknown format, two register bundles or
+            two exports of one school are given, or nothing at all.
     """
-    register: RegisterSnapshot | None = None
+    sources = Sources()
     for path in paths:
-        if path.is_dir():
-            if register is not None:
+        if _format_of(path, forced) == "ss12000":
+            if sources.register is not None:
                 raise InputError(
                     "is a second register bundle; a run reads one register.",
                     "Run one sync per register export.",
                     path=str(path),
                 )
-            register = read_bundle(path)
-        elif not path.exists():
-            raise InputError(
-                "does not exist.",
-                "Give the SS 12000 bundle folder (and optionally a schedule file).",
-                path=str(path),
-            )
+            sources.register = read_bundle(path)
+            if sources.register.lessons is not None:
+                sources.schedules.append(sources.register.lessons)
         else:
-            raise InputError(
-                "is a file schoolsync cannot read as a register source.",
-                "Give the folder that holds the SS 12000 JSON files.",
-                path=str(path),
-            )
+            snap = read_novaschem(path)
+            if any(s.source == snap.source for s in sources.schedules):
+                raise InputError(
+                    f"is a second schedule for {snap.source.split(':', 1)[1]!r} in one run.",
+                    "Give each school's export once.",
+                    path=str(path),
+                )
+            sources.schedules.append(snap)
         advance(1)
-    if register is None:
-        raise InputError("No register source was given.", "Give the SS 12000 bundle folder.")
-    return register
+    if sources.register is None and not sources.schedules:
+        raise InputError("No source was given.", "Give the SS 12000 bundle folder.")
+    return sources

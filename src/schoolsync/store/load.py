@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from collections.abc import Collection
+
 from sqlalchemy import select
 from sqlalchemy.engine import Connection
 
@@ -9,6 +11,7 @@ from schoolsync.engine.state import (
     Directory,
     GroupRow,
     GuardianshipRow,
+    LessonRow,
     LinkRow,
     MembershipRow,
     SchoolRow,
@@ -18,11 +21,12 @@ from schoolsync.engine.state import (
 from schoolsync.store import schema as t
 
 
-def load_directory(conn: Connection) -> Directory:
-    """Read schools, units, users and their school links.
+def load_directory(conn: Connection, lesson_sources: Collection[str] = ()) -> Directory:
+    """Read schools, units, users, links, groups, memberships, and the lessons of some sources.
 
     Args:
         conn: An open connection.
+        lesson_sources: The schedule sources whose lessons the run compares with.
 
     Returns:
         The directory state, keyed for the planner.
@@ -58,4 +62,14 @@ def load_directory(conn: Connection) -> Directory:
     member_cols = (m.id, m.group_id, m.user_id, m.role, m.start_date, m.end_date)
     for mid, gid, uid, role, start, end in conn.execute(select(*member_cols)):
         d.memberships[(gid, uid, role)] = MembershipRow(mid, gid, uid, role, start, end)
+    if lesson_sources:
+        ls = t.lessons.c
+        lesson_cols = [
+            ls.id, ls.source, ls.source_key, ls.school_id, ls.group_name, ls.group_id,
+            ls.class_id, ls.subject, ls.teachers, ls.start, ls.end, ls.room, ls.cancelled,
+            ls.removed, ls.problem,
+        ]  # fmt: skip
+        query = select(*lesson_cols).where(ls.source.in_(sorted(lesson_sources)))
+        for lesson in conn.execute(query):
+            d.lessons[(lesson.source, lesson.source_key)] = LessonRow(**lesson._asdict())
     return d

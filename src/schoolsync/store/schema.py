@@ -182,4 +182,29 @@ memberships = Table(
     UniqueConstraint("group_id", "user_id", "role", name="uq_memberships_group_user_role"),
 )
 
+lessons = Table(
+    "lessons",
+    metadata,
+    Column("id", ID, primary_key=True),
+    Column("source", String(120), nullable=False),  # novaschem:<SchoolID> | ss12000
+    Column("source_key", String(400), nullable=False),
+    Column("school_id", ID, ForeignKey("schools.id")),
+    Column(
+        "group_name", String(300), nullable=False
+    ),  # the group or class as the schedule wrote it
+    Column("group_id", ID, ForeignKey("groups.id"), index=True),  # None: not tied (see problem)
+    Column("class_id", ID, ForeignKey("groups.id")),  # R8.2: tied through this class
+    Column("subject", String(50)),
+    Column("teachers", JSON, nullable=False),  # signatures
+    Column("start", DateTime, nullable=False),  # Swedish wall-clock time
+    Column("end", DateTime, nullable=False),
+    Column("room", String(200)),
+    Column("cancelled", Boolean, nullable=False),
+    Column("removed", Boolean, nullable=False),  # gone from the schedule (future lessons only)
+    Column("problem", String(60)),  # the issue code that kept it from being tied
+    Column("created_run_id", Integer, ForeignKey("runs.id")),
+    Column("updated_run_id", Integer, ForeignKey("runs.id")),
+    UniqueConstraint("source", "source_key", name="uq_lessons_source_key"),
+)
+
 Index("ix_users_family_given", users.c.family_name, users.c.given_name)

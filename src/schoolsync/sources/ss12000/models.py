@@ -7,7 +7,7 @@ Dates must be ``YYYY-MM-DD`` strings; ids are opaque strings.
 
 from __future__ import annotations
 
-from datetime import date
+from datetime import date, datetime
 from typing import Annotated, Any, Literal
 
 from pydantic import BaseModel, BeforeValidator, ConfigDict, Field
@@ -216,3 +216,21 @@ class Activity(Entity):
     startDate: IsoDate | None = None
     endDate: IsoDate | None = None
     activityType: ActivityType | None = None
+
+
+class TeacherException(_Model):
+    duty: Ref
+    participates: bool
+
+
+class CalendarEvent(Entity):
+    activity: Ref
+    startTime: datetime
+    endTime: datetime
+    cancelled: bool | None = None
+    teacherExceptions: list[TeacherException] | None = None
+    rooms: list[Ref] | None = None
+
+
+class Room(Entity):
+    displayName: str

@@ -19,6 +19,7 @@ from schoolsync.domain import records as r
 from schoolsync.domain.issues import issue
 from schoolsync.errors import InputError
 from schoolsync.sources.ss12000 import models as m
+from schoolsync.sources.ss12000.events import calendar_lessons
 from schoolsync.sources.ss12000.files import (
     EndpointFile,
     check_page_chain,
@@ -37,6 +38,8 @@ _KIND_NAMES = {
     "groups": "group",
     "syllabuses": "syllabus",
     "activities": "activity",
+    "calendarEvents": "calendar event",
+    "rooms": "room",
 }
 
 # Preferred e-mail by type: the school's own address first (R2.2 fills one address).
@@ -92,6 +95,12 @@ def read_bundle(path: Path) -> r.RegisterSnapshot:
         _activity(a, ref)
         for a, ref in _records(snap, "activities", files["activities"], m.Activity)
     ]
+    if "calendarEvents" in snap.kinds:
+        rooms = {
+            x.id.lower(): x.displayName for x, _ in _records(snap, "rooms", files["rooms"], m.Room)
+        }
+        events = _records(snap, "calendarEvents", files["calendarEvents"], m.CalendarEvent)
+        snap.lessons = calendar_lessons(snap, events, rooms)
     return snap
 
 
