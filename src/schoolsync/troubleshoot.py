@@ -11,10 +11,11 @@ from collections import Counter
 from datetime import date
 from typing import Any
 
+import sqlalchemy as sa
 from sqlalchemy import func, select
 from sqlalchemy.engine import Connection
 
-from schoolsync.domain.near import near_matches
+from schoolsync.domain.near import how_near, near_matches
 from schoolsync.domain.personnummer import mask_civic_no
 from schoolsync.export import link_active, visible
 from schoolsync.store import schema as t
@@ -27,8 +28,8 @@ KIND_WORD = {
 }
 
 
-def last_sync_issues(conn: Connection, subject: str) -> tuple[int | None, list[dict[str, str]]]:
-    """The newest applied or held sync run, and its issues about ``subject``."""
+def last_sync_issues(conn: Connection, *subjects: str) -> tuple[int | None, list[dict[str, str]]]:
+    """The newest applied or held sync run, and its issues about these subjects."""
     r = t.runs.c
     run_id = conn.execute(
         select(func.max(r.id)).where(r.kind == "sync", r.status.in_(("applied", "held")))
@@ -38,7 +39,7 @@ def last_sync_issues(conn: Connection, subject: str) -> tuple[int | None, list[d
     i = t.run_issues.c
     rows = conn.execute(
         select(i.code, i.severity, i.rule, i.message)
-        .where(i.run_id == run_id, i.subject == subject)
+        .where(i.run_id == run_id, i.subject.in_(subjects))
         .order_by(i.id)
     )
     return int(run_id), [dict(row._mapping) for row in rows]
@@ -98,10 +99,13 @@ def troubleshoot_group(conn: Connection, name: str, today: date, lead_days: int)
             }
         )
     near, others = ([], []) if found else near_matches(name, conn.execute(select(g.name)).scalars())
-    run_id, issues = last_sync_issues(conn, name)
+    lessons = group_lessons(conn, name, [row.id for row in rows])
+    written = {x["as_written"] for x in lessons["failed"]}
+    run_id, issues = last_sync_issues(conn, name, *sorted(written))
     return {
         "query": name,
         "found": found,
+        "lessons": lessons,
         "near": [{"name": n, "difference": why} for n, why in near],
         "others": others,
         "run_id": run_id,
@@ -157,8 +161,69 @@ def troubleshoot_signature(conn: Connection, signature: str, today: date) -> dic
     return {
         "query": signature,
         "found": found,
+        "lessons": signature_lessons(conn, signature),
         "near": [{"name": n, "difference": why} for n, why in near],
         "others": others,
         "run_id": run_id,
         "issues": issues,
     }
+
+
+def _lesson_summary(rows: list[Any], names: dict[str, str]) -> list[dict[str, Any]]:
+    """Lessons grouped by (group, class, subject, teachers): how many, when, how many cancelled."""
+    out: dict[tuple[Any, ...], dict[str, Any]] = {}
+    for row in rows:
+        key = (row.group_id, row.class_id, row.group_name, row.subject, tuple(row.teachers),
+               row.problem, row.source)  # fmt: skip
+        item = out.get(key)
+        if item is None:
+            item = out[key] = {
+                "group": names.get(row.group_id or ""),
+                "class": names.get(row.class_id or ""),
+                "as_written": row.group_name,
+                "subject": row.subject,
+                "teachers": list(row.teachers),
+                "problem": row.problem,
+                "source": row.source,
+                "lessons": 0,
+                "cancelled": 0,
+                "first": row.start.isoformat(),
+                "last": row.start.isoformat(),
+            }
+        item["lessons"] += 1
+        item["cancelled"] += int(bool(row.cancelled or row.removed))
+        item["first"] = min(item["first"], row.start.isoformat())
+        item["last"] = max(item["last"], row.start.isoformat())
+    return sorted(out.values(), key=lambda x: (x["problem"] or "", x["as_written"], x["first"]))
+
+
+def _lesson_rows(conn: Connection, condition: Any) -> list[Any]:
+    ls = t.lessons.c
+    cols = (ls.group_id, ls.class_id, ls.group_name, ls.subject, ls.teachers, ls.problem,
+            ls.source, ls.start, ls.cancelled, ls.removed)  # fmt: skip
+    return list(conn.execute(select(*cols).where(condition)))
+
+
+def group_lessons(conn: Connection, name: str, group_ids: list[str]) -> dict[str, Any]:
+    """The lessons tied to these groups, and the lessons that failed to tie to this name."""
+    ls, g = t.lessons.c, t.groups.c
+    names = {row.id: row.name for row in conn.execute(select(g.id, g.name))}
+    tied = _lesson_rows(conn, ls.group_id.in_(group_ids)) if group_ids else []
+    failed_names = {
+        n
+        for n in conn.execute(
+            select(ls.group_name).where(ls.group_id.is_(None)).distinct()
+        ).scalars()
+        if n == name or how_near(name, n) is not None
+    }
+    failed = _lesson_rows(conn, ls.group_id.is_(None) & ls.group_name.in_(failed_names))
+    return {"tied": _lesson_summary(tied, names), "failed": _lesson_summary(failed, names)}
+
+
+def signature_lessons(conn: Connection, signature: str) -> list[dict[str, Any]]:
+    """The lessons that name this signature, tied or not."""
+    ls, g = t.lessons.c, t.groups.c
+    names = {row.id: row.name for row in conn.execute(select(g.id, g.name))}
+    condition = sa.cast(ls.teachers, sa.Text).contains(signature, autoescape=True)
+    rows = [r for r in _lesson_rows(conn, condition) if signature in r.teachers]
+    return _lesson_summary(rows, names)

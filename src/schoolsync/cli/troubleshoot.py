@@ -8,6 +8,7 @@ import click
 
 from schoolsync.cli import render
 from schoolsync.cli.app import Env, cli, pass_env
+from schoolsync.domain.near import how_near
 from schoolsync.troubleshoot import KIND_WORD, troubleshoot_group, troubleshoot_signature
 
 
@@ -25,6 +26,38 @@ def _print_not_found(view: dict[str, Any], what: str) -> None:
         )
     if view["others"]:
         render.console.print("  Other close names: " + ", ".join(map(repr, view["others"])))
+
+
+PROBLEM_TEXT = {
+    "schedule-unknown-group": "no teaching group or class has exactly this name",
+    "schedule-class-no-subject-group": "the class has no teaching group with exactly this subject",
+    "schedule-class-mixed": "the groups with this subject mix students from other classes",
+}
+
+
+def _span(item: dict[str, Any]) -> str:
+    first, last = item["first"][:10], item["last"][:10]
+    cancelled = f", {item['cancelled']} cancelled or removed" if item["cancelled"] else ""
+    return f"{item['lessons']} lesson(s) {first} – {last}{cancelled}"
+
+
+def _print_lessons(query: str, tied: list[dict[str, Any]], failed: list[dict[str, Any]]) -> None:
+    if not tied and not failed:
+        render.console.print("No lessons in the directory name it.")
+    for item in tied:
+        via = f" (placed on the class {item['class']})" if item["class"] else ""
+        render.console.print(
+            f"  Lessons tied to {item['group']!r}{via}: {_span(item)}, subject "
+            f"{item['subject'] or '-'}, teachers {', '.join(item['teachers']) or '-'}."
+        )
+    for item in failed:
+        written = item["as_written"]
+        how = how_near(query, written) if written != query else None
+        reason = PROBLEM_TEXT.get(item["problem"] or "", item["problem"] or "not tied")
+        render.console.print(
+            f"  [bold red]Not tied:[/] {written!r} in {item['source']}: {_span(item)}, subject "
+            f"{item['subject'] or '-'}: [red]{reason}[/]" + (f"; it {how}" if how else "") + "."
+        )
 
 
 def _print_issues(view: dict[str, Any]) -> None:
@@ -77,7 +110,7 @@ def troubleshoot_group_cmd(env: Env, name: str, as_json: bool) -> None:
             f"student(s), {counts.get('teacher', 0)} teacher(s) and {counts.get('mentor', 0)} "
             f"mentor(s)."
         )
-        if not counts.get("teacher") and group["kind"] in ("class", "group"):
+        if not counts.get("teacher") and group["kind"] == "group":
             render.console.print(
                 "  [red]No teacher teaches it today:[/] check the activity's teachers and their "
                 "signatures in the register (schoolsync troubleshoot signature SIG)."
@@ -89,6 +122,7 @@ def troubleshoot_group_cmd(env: Env, name: str, as_json: bool) -> None:
                     f"  {member['role']}: {member['signature'] or '(no signature)'} "
                     f"{member['who']}{state}"
                 )
+    _print_lessons(name, view["lessons"]["tied"], view["lessons"]["failed"])
     _print_issues(view)
 
 
@@ -126,4 +160,15 @@ def troubleshoot_signature_cmd(env: Env, signature: str, as_json: bool) -> None:
                 f"  {group['role']} of the {KIND_WORD[group['kind']]} {group['name']!r} at "
                 f"{group['school']}{state}"
             )
+    lessons = view["lessons"]
+    _print_lessons(
+        signature,
+        [x for x in lessons if x["group"]],
+        [x for x in lessons if not x["group"]],
+    )
+    if lessons and not view["found"]:
+        render.console.print(
+            f"  [bold red]No teacher has the signature {signature}[/], so these lessons reach "
+            f"no teacher."
+        )
     _print_issues(view)
