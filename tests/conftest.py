@@ -83,10 +83,18 @@ class Directory:
         today: date = TODAY,
         settings: Settings | None = None,
         dry_run: bool = False,
+        allow_mass_changes: bool = False,
     ) -> RunResult:
         store = Store(self.url)
         try:
-            return sync(store, [bundle], settings or Settings(), today, dry_run=dry_run)
+            return sync(
+                store,
+                [bundle],
+                settings or Settings(),
+                today,
+                dry_run=dry_run,
+                allow_mass_changes=allow_mass_changes,
+            )
         finally:
             store.dispose()
 

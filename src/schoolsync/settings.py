@@ -47,13 +47,42 @@ class SyncSettings(_Section):
     protected_identity: Literal["exclude", "pseudonymise"] = "exclude"
 
 
+class LockLimits(_Section):
+    """Mass-change limits (R10): a run that ends more than BOTH the share and the count of a
+    school's active users (or memberships) is held."""
+
+    max_ended_users_percent: float | None = Field(default=None, ge=0, le=100)
+    max_ended_users_count: int | None = Field(default=None, ge=0)
+    max_ended_memberships_percent: float | None = Field(default=None, ge=0, le=100)
+    max_ended_memberships_count: int | None = Field(default=None, ge=0)
+
+
 class LockSettings(_Section):
-    """The ``[locks]`` table (R10 safety locks)."""
+    """The ``[locks]`` table (R10 safety locks), with per-school overrides by school name."""
 
     max_ended_users_percent: float = Field(default=10.0, ge=0, le=100)
     max_ended_users_count: int = Field(default=20, ge=0)
     max_ended_memberships_percent: float = Field(default=10.0, ge=0, le=100)
     max_ended_memberships_count: int = Field(default=50, ge=0)
+    schools: dict[str, LockLimits] = Field(default_factory=dict)
+
+    def limits(self, school: str) -> tuple[float, int, float, int]:
+        """(users %, users count, memberships %, memberships count) for one school."""
+        own = self.schools.get(school, LockLimits())
+        return (
+            self.max_ended_users_percent
+            if own.max_ended_users_percent is None
+            else own.max_ended_users_percent,
+            self.max_ended_users_count
+            if own.max_ended_users_count is None
+            else own.max_ended_users_count,
+            self.max_ended_memberships_percent
+            if own.max_ended_memberships_percent is None
+            else own.max_ended_memberships_percent,
+            self.max_ended_memberships_count
+            if own.max_ended_memberships_count is None
+            else own.max_ended_memberships_count,
+        )
 
 
 class Settings(_Section):

@@ -123,10 +123,27 @@ def cli(
     type=click.Choice(FORMATS),
     help="Read every SOURCE as this format instead of recognising it.",
 )
+@click.option(
+    "--allow-mass-changes",
+    is_flag=True,
+    help="Apply even if a safety lock trips (missing data, many endings); recorded in the run.",
+)
+@click.option(
+    "--wait",
+    default=0.0,
+    metavar="SECONDS",
+    help="Wait this long for another run that is changing the directory.",
+)
 @today_option
 @pass_env
 def sync_command(
-    env: Env, sources: tuple[Path, ...], dry_run: bool, as_json: bool, source_format: str | None
+    env: Env,
+    sources: tuple[Path, ...],
+    dry_run: bool,
+    as_json: bool,
+    source_format: str | None,
+    allow_mass_changes: bool,
+    wait: float,
 ) -> int:
     """Run one sync of SOURCES: plan, then apply in one transaction.
 
@@ -145,6 +162,8 @@ def sync_command(
             dry_run=dry_run,
             stage=stage,
             source_format=source_format,
+            allow_mass_changes=allow_mass_changes,
+            wait=wait,
         )
     show_result(result, as_json)
     return result.exit_code
@@ -158,15 +177,25 @@ def show_result(result: RunResult, as_json: bool) -> None:
     head = {
         "applied": f"Run {result.run_id} applied",
         "planned": "Dry run: nothing was applied",
-        "held": f"Run {result.run_id} held: nothing was applied",
+        "held": f"[red]Run {result.run_id} held by a safety lock: nothing was applied[/]",
     }.get(result.status, result.status)
+    if result.status == "held" and result.run_id is None:
+        head = "[red]Dry run: a real run would be held by a safety lock[/]"
     render.console.print(f"[bold]{head}[/] (today = {result.today.isoformat()})")
-    render.console.print(render.changes_table(result.changes))
+    title = "What the run would have changed" if result.status == "held" else "Changes"
+    render.console.print(render.changes_table(result.changes, title))
+    if result.message:
+        render.console.print(result.message)
     if result.issues:
         render.console.print(render.issues_by_code_table(result.issues))
         render.console.print(render.issues_table(result.issues, limit=30))
     else:
         render.console.print("No issues.")
+    if result.status == "held" and result.run_id is not None:
+        render.console.print(
+            f"To apply it anyway once you have checked the export: schoolsync runs approve "
+            f"{result.run_id}"
+        )
 
 
 @cli.command("export")
@@ -302,6 +331,25 @@ def runs_show(env: Env, run_id: int, as_json: bool, show_log: bool) -> None:
 
     if log:
         render.console.print(change_log_table(env, log))
+
+
+@runs_group.command("approve")
+@click.argument("run_id", type=int)
+@click.option("--json", "as_json", is_flag=True, help="Print the run report as JSON.")
+@click.option("--wait", default=0.0, metavar="SECONDS", help="Wait for another run this long.")
+@today_option
+@pass_env
+def runs_approve(env: Env, run_id: int, as_json: bool, wait: float) -> int:
+    """Apply a run that a safety lock held (R10), recording who approved it and when.
+
+    The same export is planned again against the directory as it is now, then applied.
+    """
+    from schoolsync.engine.run import approve
+
+    with render.progress_stages(not as_json and render.err_console.is_terminal) as stage:
+        result = approve(env.store(), run_id, env.settings(), env.today, stage=stage, wait=wait)
+    show_result(result, as_json)
+    return result.exit_code
 
 
 @cli.command("demo")

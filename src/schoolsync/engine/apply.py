@@ -14,6 +14,7 @@ from typing import Any
 import sqlalchemy as sa
 from sqlalchemy.engine import Connection
 
+from schoolsync.domain.issues import Issue
 from schoolsync.engine.changeset import ChangeSet
 from schoolsync.store import schema as t
 
@@ -108,8 +109,13 @@ def write_changes(conn: Connection, changes: ChangeSet, run_id: int, advance: Pr
         for c in changes.log
     ]
     insert_rows(conn, t.changes, log, advance)
-    issues = [{"run_id": run_id, **i.as_dict()} for i in changes.issues]
-    insert_rows(conn, t.run_issues, issues, lambda n: None)
+    write_issues(conn, changes.issues, run_id)
+
+
+def write_issues(conn: Connection, issues: list[Issue], run_id: int) -> None:
+    """Write a run's issues."""
+    rows = [{"run_id": run_id, **i.as_dict()} for i in issues]
+    insert_rows(conn, t.run_issues, rows, lambda n: None)
 
 
 def _free_unique_values(

@@ -12,6 +12,7 @@ from datetime import date
 
 from schoolsync.domain.issues import Issue, sort_issues
 from schoolsync.domain.records import RegisterSnapshot
+from schoolsync.domain.schedule import ScheduleSnapshot
 from schoolsync.engine.changeset import ChangeSet
 from schoolsync.engine.context import PlanContext, new_uuid
 from schoolsync.engine.groups import plan_groups
@@ -81,6 +82,15 @@ def plan_run(
             for d in register.duties
             if d.person_id in users.user_of
         }
+    if (
+        sources.register is not None
+        and sources.register.lessons is None
+        and directory.lesson_counts.get("ss12000")
+    ):
+        # The bundle delivered lessons before but has none now: plan them as gone, so the
+        # safety locks see it (R10) and an approved run removes the future ones.
+        path = f"{sources.register.source}/calendarEvents.json"
+        sources.schedules.append(ScheduleSnapshot(source="ss12000", path=path))
     if sources.schedules:
         view = build_view(directory, ctx.changes, today)
         plan_lessons(ctx, sources.schedules, view, duty_user)

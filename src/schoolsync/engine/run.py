@@ -18,15 +18,17 @@ from typing import Any
 
 import sqlalchemy as sa
 
-from schoolsync.domain.issues import Issue
-from schoolsync.engine.apply import now, total_rows, write_changes
+from schoolsync.domain.issues import Issue, sort_issues
+from schoolsync.engine.apply import now, total_rows, write_changes, write_issues
+from schoolsync.engine.locks import check_locks
 from schoolsync.engine.plan import Plan, plan_run
-from schoolsync.errors import InputError, SchoolsyncError
+from schoolsync.errors import ConflictError, InputError, SchoolsyncError
 from schoolsync.settings import Settings
-from schoolsync.sources.detect import read_sources
+from schoolsync.sources.detect import fingerprint, read_sources
 from schoolsync.store import schema as t
 from schoolsync.store.db import Store
 from schoolsync.store.load import load_directory
+from schoolsync.store.runs import get_run
 
 StageCallback = Callable[[str, int], Callable[[int], None]]
 
@@ -99,67 +101,129 @@ def sync(
     dry_run: bool = False,
     stage: StageCallback = _no_progress,
     source_format: str | None = None,
+    allow_mass_changes: bool = False,
+    wait: float = 0.0,
+    approves: dict[str, Any] | None = None,
 ) -> RunResult:
     """Run one sync.
 
     Args:
         store: The directory database.
-        sources: Source paths (an SS 12000 bundle folder, ...).
+        sources: Source paths (an SS 12000 bundle folder, Novaschem text exports).
         settings: The settings.
         today: The date the rules treat as today.
         dry_run: Plan and report only.
         stage: Called with a stage name and a total; returns a function to advance it.
         source_format: Read every source as this format instead of recognising it.
+        allow_mass_changes: Apply even when a safety lock trips (recorded in the run).
+        wait: Seconds to wait for another run that holds the directory.
+        approves: The held run (as ``runs show`` gives it) this run approves.
 
     Returns:
-        The result; ``status`` is ``applied``, or ``planned`` for a dry run.
+        The result: ``applied``, ``held`` (nothing applied), or ``planned`` for a dry run.
 
     Raises:
         SchoolsyncError: For bad input or a database failure; nothing was applied.
     """
-    with gc_paused():
-        return _sync(
-            store, sources, settings, today, dry_run=dry_run, stage=stage, fmt=source_format
-        )
-
-
-def _sync(
-    store: Store,
-    sources: Sequence[Path],
-    settings: Settings,
-    today: date,
-    *,
-    dry_run: bool,
-    stage: StageCallback,
-    fmt: str | None,
-) -> RunResult:
     started = now()
-    try:
-        advance = stage("Reading sources", len(sources))
-        read = read_sources(sources, advance, fmt)
-        advance = stage("Loading the directory", 1)
-        with store.connect() as conn:
-            directory = load_directory(conn, {s.source for s in read.schedules})
-        advance(1)
-        advance = stage("Planning", 1)
-        plan = plan_run(read, directory, settings, today)
-        advance(1)
-    except InputError as exc:
-        if not dry_run:
-            record_failed(store, sources, today, started, exc)
-        raise
-    if dry_run:
-        return _result(plan, "planned", None)
+    with gc_paused():
+        try:
+            advance = stage("Reading sources", len(sources))
+            read = read_sources(sources, advance, source_format)
+        except InputError as exc:
+            if not dry_run:
+                record_failed(store, sources, today, started, exc)
+            raise
+        with store.run_lock(wait):
+            advance = stage("Loading the directory", 1)
+            lesson_sources = {s.source for s in read.schedules}
+            if read.register is not None:
+                lesson_sources.add("ss12000")
+            with store.connect() as conn:
+                directory = load_directory(conn, lesson_sources)
+            advance(1)
+            advance = stage("Planning", 1)
+            plan = plan_run(read, directory, settings, today)
+            trips = check_locks(plan.changes, read, directory, settings, today)
+            advance(1)
+            if dry_run:
+                would_hold = bool(trips) and not allow_mass_changes
+                return _result(plan, "held" if would_hold else "planned", None, trips, held=True)
+            if trips and not allow_mass_changes:
+                return _hold(store, plan, trips, sources, source_format, started)
+            return _apply(store, plan, trips, started, stage, approves)
+
+
+def _hold(
+    store: Store,
+    plan: Plan,
+    trips: list[Issue],
+    sources: Sequence[Path],
+    source_format: str | None,
+    started: Any,
+) -> RunResult:
+    """Record a held run: what it would have done, why it was held; nothing else is written."""
+    options = {
+        "held_by": sorted({i.code for i in trips}),
+        "paths": [str(p) for p in sources],
+        "format": source_format,
+        "fingerprint": fingerprint(sources),
+    }
+    issues = plan.issues + trips
+    with store.transaction("recording the held run") as conn:
+        run_id = insert_run(conn, "sync", "held", plan.today, plan.sources, started, options)
+        write_issues(conn, issues, run_id)
+        finish_run(conn, run_id, plan.changes.counts())
+    return _result(plan, "held", run_id, trips, held=True)
+
+
+def _apply(
+    store: Store,
+    plan: Plan,
+    trips: list[Issue],
+    started: Any,
+    stage: StageCallback,
+    approves: dict[str, Any] | None,
+) -> RunResult:
+    """Apply a plan in one transaction; a lock that tripped is recorded as overridden."""
+    options: dict[str, Any] = {}
+    if trips:
+        options["allow_mass_changes"] = True
+        options["overridden_locks"] = sorted({i.code for i in trips})
+    if approves is not None:
+        options["approves_run"] = approves["id"]
     advance = stage("Applying", total_rows(plan.changes))
     with store.transaction("applying the run") as conn:
-        run_id = insert_run(conn, "sync", "applied", today, plan.sources, started, {})
+        run_id = insert_run(conn, "sync", "applied", plan.today, plan.sources, started, options)
+        plan.changes.issues.extend(overridden(trips, approves))
         write_changes(conn, plan.changes, run_id, advance)
         finish_run(conn, run_id, plan.changes.counts())
-    return _result(plan, "applied", run_id)
+        if approves is not None:
+            approval = {"approved_by_run": run_id, "approved_by": who(), "approved_at": now()}
+            conn.execute(
+                t.runs.update()
+                .where(t.runs.c.id == approves["id"])
+                .values(options={**approves["options"], **approval})
+            )
+    return _result(plan, "applied", run_id, [], held=False)
 
 
-def _result(plan: Plan, status: str, run_id: int | None) -> RunResult:
-    return RunResult(status, plan.changes.counts(), plan.issues, plan.today, plan.sources, run_id)
+def overridden(trips: list[Issue], approves: dict[str, Any] | None) -> list[Issue]:
+    """The lock issues of a run applied anyway, saying so instead of 'held'."""
+    how = f"approved (run {approves['id']})" if approves else "--allow-mass-changes"
+    return [
+        Issue(
+            i.code, i.message.split(" The run was held")[0] + f" Applied anyway: {how}.", i.subject
+        )
+        for i in trips
+    ]
+
+
+def _result(
+    plan: Plan, status: str, run_id: int | None, trips: list[Issue], *, held: bool
+) -> RunResult:
+    issues = sort_issues(plan.issues + trips) if held else plan.issues
+    return RunResult(status, plan.changes.counts(), issues, plan.today, plan.sources, run_id)
 
 
 def insert_run(
@@ -209,3 +273,58 @@ def record_failed(
             finish_run(conn, run_id, {})
     except SchoolsyncError:
         pass
+
+
+def approve(
+    store: Store,
+    run_id: int,
+    settings: Settings,
+    today: date,
+    *,
+    stage: StageCallback = _no_progress,
+    wait: float = 0.0,
+) -> RunResult:
+    """Apply a held run on purpose (R10): the same export, planned again against the directory.
+
+    Raises:
+        NotFoundError: When there is no such run.
+        ConflictError: When the run is not held, was approved already, or its export changed.
+    """
+    with store.connect() as conn:
+        run = get_run(conn, run_id)
+    options = run["options"] or {}
+    if run["kind"] != "sync" or run["status"] != "held":
+        raise ConflictError(
+            f"Run {run_id} is {run['status']}, not held; only a held run can be approved.",
+            "List the runs with: schoolsync runs",
+        )
+    if options.get("approved_by_run"):
+        raise ConflictError(
+            f"Run {run_id} was approved already, by run {options['approved_by_run']}.",
+            f"See: schoolsync runs show {options['approved_by_run']}",
+        )
+    paths = [Path(p) for p in options.get("paths", [])]
+    if fingerprint(paths) != options.get("fingerprint"):
+        raise ConflictError(
+            f"The export behind run {run_id} ({', '.join(map(str, paths))}) changed or is gone "
+            f"since the run was held, so it cannot be approved as it was.",
+            "Run the sync again with the new export; add --allow-mass-changes if it should be "
+            "applied even though it trips a safety lock.",
+        )
+    result = sync(
+        store,
+        paths,
+        settings,
+        today,
+        stage=stage,
+        source_format=options.get("format"),
+        allow_mass_changes=True,
+        wait=wait,
+        approves=run,
+    )
+    if result.changes != run["summary"]:
+        result.message = (
+            f"The directory or the date changed since run {run_id} was held, so the export was "
+            f"planned again; the numbers above are the new plan's."
+        )
+    return result

@@ -142,6 +142,7 @@ class Directory:
         default_factory=dict
     )  # (group, user, role)
     lessons: dict[tuple[str, str], LessonRow] = field(default_factory=dict)  # (source, key)
+    lesson_counts: dict[str, int] = field(default_factory=dict)  # every source's lesson count
 
     def links_by_user(self) -> dict[str, dict[tuple[str, str], LinkRow]]:
         """Links grouped by user id, keyed by (school id, role)."""

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import hashlib
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -33,6 +34,20 @@ class Sources:
             out.append({"format": "novaschem", "path": snap.path, "encoding": snap.encoding,
                         "source": snap.source})  # fmt: skip
         return out
+
+
+def fingerprint(paths: Sequence[Path]) -> str:
+    """A SHA-256 over every file of the sources, to tell whether an export changed."""
+    digest = hashlib.sha256()
+    for root in paths:
+        files = sorted(p for p in root.rglob("*") if p.is_file()) if root.is_dir() else [root]
+        for path in files:
+            digest.update(str(path.relative_to(root) if root.is_dir() else path.name).encode())
+            try:
+                digest.update(path.read_bytes())
+            except OSError:
+                digest.update(b"<unreadable>")
+    return digest.hexdigest()
 
 
 def _format_of(path: Path, forced: str | None) -> str:

@@ -9,6 +9,8 @@ from __future__ import annotations
 
 import json
 import os
+import time
+import zlib
 from collections.abc import Iterator
 from contextlib import contextmanager
 from datetime import date
@@ -21,11 +23,12 @@ from alembic import command
 from alembic.config import Config
 from alembic.runtime.migration import MigrationContext
 from alembic.script import ScriptDirectory
+from filelock import FileLock, Timeout
 from sqlalchemy import event
 from sqlalchemy.engine import URL, Connection, Engine, make_url
 from sqlalchemy.exc import ArgumentError, SQLAlchemyError
 
-from schoolsync.errors import DatabaseError
+from schoolsync.errors import DatabaseError, DirectoryBusyError
 
 DEFAULT_URL = "sqlite:///schoolsync.db"
 ENV_URL = "SCHOOLSYNC_DATABASE_URL"
@@ -103,7 +106,7 @@ class Store:
         self.display = display_url(self.url)
         if self.url.get_backend_name() == "sqlite":
             database = self.url.database or ""
-            if database and database != ":memory:":
+            if database and database != ":memory:" and not database.startswith("file:"):
                 parent = Path(database).expanduser().resolve().parent
                 if not parent.is_dir():
                     raise DatabaseError(
@@ -165,6 +168,65 @@ class Store:
                 command.upgrade(cfg, "head")
         except SQLAlchemyError as exc:
             raise self.fail(exc, "opening it") from exc
+
+    @contextmanager
+    def run_lock(self, wait: float = 0.0) -> Iterator[None]:
+        """Hold the directory's run lock: one writer at a time, released even by a crash.
+
+        SQLite: an OS file lock on ``<database>.lock`` (freed when the process dies).
+        PostgreSQL: a session advisory lock on its own connection (freed when it closes).
+
+        Args:
+            wait: Seconds to wait for another run to finish before giving up.
+
+        Raises:
+            DirectoryBusyError: When another run holds the lock for longer than ``wait``.
+        """
+        if self.is_sqlite:
+            database = (self.url.database or "").removeprefix("file:").split("?")[0]
+            if not database or database == ":memory:":
+                yield
+                return
+            lock = FileLock(f"{database}.lock")
+            try:
+                lock.acquire(timeout=wait)
+            except Timeout as exc:
+                raise self._busy(wait) from exc
+            try:
+                yield
+            finally:
+                lock.release()
+            return
+        try:
+            conn = self.engine.connect()
+        except SQLAlchemyError as exc:
+            raise self.fail(exc, "opening it") from exc
+        try:
+            where = conn.execute(sa.text("SELECT current_database() || '.' || current_schema()"))
+            key = zlib.crc32(f"schoolsync:{where.scalar()}".encode())
+            deadline = time.monotonic() + wait
+            while not conn.execute(sa.text("SELECT pg_try_advisory_lock(:k)"), {"k": key}).scalar():
+                if time.monotonic() >= deadline:
+                    raise self._busy(wait)
+                time.sleep(0.2)
+            conn.commit()
+            try:
+                yield
+            finally:
+                conn.execute(sa.text("SELECT pg_advisory_unlock(:k)"), {"k": key})
+                conn.commit()
+        except SQLAlchemyError as exc:
+            raise self.fail(exc, "locking it") from exc
+        finally:
+            conn.close()
+
+    def _busy(self, wait: float) -> DirectoryBusyError:
+        waited = f" for {wait:g} seconds" if wait else ""
+        return DirectoryBusyError(
+            f"Another schoolsync run is changing the directory {self.display} (waited{waited}), "
+            f"so this one stopped without changing anything.",
+            "Let the other run finish, or give --wait SECONDS to wait for it.",
+        )
 
     def dispose(self) -> None:
         """Close every pooled connection."""

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from collections.abc import Collection
 
-from sqlalchemy import select
+from sqlalchemy import func, select
 from sqlalchemy.engine import Connection
 
 from schoolsync.engine.state import (
@@ -62,8 +62,10 @@ def load_directory(conn: Connection, lesson_sources: Collection[str] = ()) -> Di
     member_cols = (m.id, m.group_id, m.user_id, m.role, m.start_date, m.end_date)
     for mid, gid, uid, role, start, end in conn.execute(select(*member_cols)):
         d.memberships[(gid, uid, role)] = MembershipRow(mid, gid, uid, role, start, end)
+    ls = t.lessons.c
+    for source, count in conn.execute(select(ls.source, func.count()).group_by(ls.source)):
+        d.lesson_counts[source] = count
     if lesson_sources:
-        ls = t.lessons.c
         lesson_cols = [
             ls.id, ls.source, ls.source_key, ls.school_id, ls.group_name, ls.group_id,
             ls.class_id, ls.subject, ls.teachers, ls.start, ls.end, ls.room, ls.cancelled,

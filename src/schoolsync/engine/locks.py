@@ -1,0 +1,133 @@
+"""Safety locks (spärrar, R10): hold a run that would change too much, before it applies anything.
+
+Two kinds of signal hold a run:
+
+- a source in the run lacks a kind of data it delivered before: no (or empty) persons, groups or
+  calendar events in the register bundle, or an empty schedule, while the directory holds users,
+  classes and groups, or lessons from it. Most often the export ran too early or failed half-way:
+  do not unlock, export again;
+- more than the share AND more than the number allowed of a school's active users, or of its
+  active memberships, would end.
+
+A first sync into an empty directory is never held. ``--allow-mass-changes`` or
+``schoolsync runs approve ID`` applies a held run on purpose, and that is recorded.
+"""
+
+from __future__ import annotations
+
+from collections import Counter, defaultdict
+from datetime import date
+
+from schoolsync.domain.issues import Issue, issue
+from schoolsync.engine.changeset import ChangeSet
+from schoolsync.engine.state import Directory, is_open
+from schoolsync.settings import Settings
+from schoolsync.sources.detect import Sources
+
+
+def _is_empty(directory: Directory) -> bool:
+    return not directory.users and not directory.groups and not directory.lesson_counts
+
+
+def missing_data(sources: Sources, directory: Directory) -> list[Issue]:
+    """Kinds of data a source of this run delivered before but not now."""
+    found: list[Issue] = []
+    register = sources.register
+    if register is not None:
+        if not register.persons and "persons" not in register.unreadable_ids and directory.users:
+            found.append(_missing("persons", register.source, len(directory.users), "users"))
+        holds_groups = sum(1 for g in directory.groups.values() if g.kind in ("class", "group"))
+        if not register.groups and "groups" not in register.unreadable_ids and holds_groups:
+            found.append(_missing("groups", register.source, holds_groups, "classes and groups"))
+    for snap in sources.schedules:
+        held = directory.lesson_counts.get(snap.source, 0)
+        if not snap.lessons and held:
+            what = "calendarEvents" if snap.source == "ss12000" else "Lesson (7100) rows"
+            found.append(_missing(what, snap.path, held, "lessons"))
+    return found
+
+
+def _missing(kind: str, where: str, held: int, what: str) -> Issue:
+    return issue(
+        "lock-missing-data",
+        f"{where} has no {kind}, but the directory holds {held} {what} from it. The export "
+        f"most likely ran too early or failed half-way, so the run was held and nothing was "
+        f"applied. Do not unlock: export again and run the sync. Only if the register really "
+        f"has no {kind} any more, apply it with --allow-mass-changes.",
+        kind,
+    )
+
+
+def mass_changes(
+    changes: ChangeSet,
+    directory: Directory,
+    settings: Settings,
+    school_names: dict[str, str],
+    today: date,
+) -> list[Issue]:
+    """Schools where too many active users or memberships would end."""
+    active_users: dict[str, set[str]] = defaultdict(set)
+    for (user_id, school_id, _), link in directory.links.items():
+        if is_open(link.end_date, today):
+            active_users[school_id].add(user_id)
+    group_school = {g.id: g.school_id for g in directory.groups.values()}
+    active_members: Counter[str] = Counter(
+        group_school[m.group_id]
+        for m in directory.memberships.values()
+        if is_open(m.end_date, today) and m.group_id in group_school
+    )
+    ended_users: dict[str, set[str]] = defaultdict(set)
+    ended_members: Counter[str] = Counter()
+    ended_by_group: Counter[str] = Counter()
+    for change in changes.log:
+        if change.action != "ended":
+            continue
+        if change.entity == "user_school":
+            ended_users[change.details["school_id"]].add(change.details["user_id"])
+        elif change.entity == "membership" and change.details["group_id"] in group_school:
+            ended_members[group_school[change.details["group_id"]]] += 1
+            ended_by_group[change.details["group_id"]] += 1
+    found: list[Issue] = []
+    for school_id in sorted(set(ended_users) | set(ended_members)):
+        name = school_names.get(school_id, school_id)
+        pct_u, cnt_u, pct_m, cnt_m = settings.locks.limits(name)
+        users, members = len(ended_users[school_id]), ended_members[school_id]
+        total_u, total_m = len(active_users[school_id]), active_members[school_id]
+        reasons = []
+        if users > cnt_u and users * 100 > pct_u * max(total_u, 1):
+            reasons.append(f"{users} of its {total_u} active users would end")
+        if members > cnt_m and members * 100 > pct_m * max(total_m, 1):
+            reasons.append(f"{members} of its {total_m} active memberships would end")
+        if not reasons:
+            continue
+        biggest = [
+            f"{directory.groups[gid].name} ({n} of its members)"
+            for gid, n in ended_by_group.most_common()
+            if directory.groups[gid].school_id == school_id
+        ][:5]
+        found.append(
+            issue(
+                "lock-mass-change",
+                f"At {name}, {' and '.join(reasons)} (the limit is more than "
+                f"{pct_u:g}% and more than {cnt_u} users, or {pct_m:g}% and {cnt_m} "
+                f"memberships). "
+                + (f"The biggest losses: {', '.join(biggest)}. " if biggest else "")
+                + "The run was held and nothing was applied. Check the export; if the change is "
+                "real (e.g. a new school year), apply it with schoolsync runs approve ID.",
+                name,
+            )
+        )
+    return found
+
+
+def check_locks(
+    changes: ChangeSet, sources: Sources, directory: Directory, settings: Settings, today: date
+) -> list[Issue]:
+    """Every lock this plan trips; empty when it may be applied (or the directory is empty)."""
+    if _is_empty(directory):
+        return []
+    names = directory.school_names()
+    names.update({row["id"]: row["name"] for row in changes.inserts.get("schools", [])})
+    return missing_data(sources, directory) + mass_changes(
+        changes, directory, settings, names, today
+    )
