@@ -375,9 +375,13 @@ def demo_command(env: Env, size: str, seed: int) -> None:
             f"(seed {seed})."
         )
         store = env.store()
-        render.console.print(f"Syncing into {store.display} ...")
+        render.console.print(
+            f"Syncing it and its {len(summary.schedules)} schedule export(s) "
+            f"({summary.dated_lessons} dated lessons) into {store.display} ..."
+        )
+        sources = [Path(tmp) / "bundle", *summary.schedules]
         with render.progress_stages(True) as stage:
-            result = sync(store, [Path(tmp) / "bundle"], env.settings(), env.today, stage=stage)
+            result = sync(store, sources, env.settings(), env.today, stage=stage)
     show_result(result, False)
     render.console.print(
         "Next: schoolsync export | schoolsync runs | schoolsync runs show "
@@ -422,6 +426,12 @@ def generate_command(env: Env, size: str, out: Path, seed: int, faults: bool) ->
         f"{summary.school_year_start.isoformat()}; {summary.test_numbers} test personnummer, "
         f"{summary.tf_numbers} TF numbers)."
     )
+    if summary.schedules:
+        render.console.print(
+            f"Wrote {len(summary.schedules)} Skola24/Novaschem schedule export(s) under "
+            f"{out / 'schedule'} ({summary.lesson_rows} lesson rows, {summary.dated_lessons} "
+            f"dated lessons). Sync them with: schoolsync sync {out} {out / 'schedule'}/*.txt"
+        )
     for fault in summary.faults:
         render.console.print(f"  fault: {fault}")
 

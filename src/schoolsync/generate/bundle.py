@@ -18,6 +18,7 @@ from .history import add_leavers
 from .ids import IdFactory
 from .names import NameMaker
 from .numbers import CivicNumberPool, is_tf_number, load_test_pins
+from .schedule import ScheduleResult, write_schedules
 from .schools import SIZES, Unit, build_organisation
 from .staff import Staffing
 from .students import fill_grs, fill_grundskola, fill_gymnasium
@@ -49,7 +50,10 @@ class GenerationSummary:
         syllabuses: Syllabuses.
         test_numbers: Persons whose civic number is from Skatteverket's test lists.
         tf_numbers: Persons with a TF number.
-        faults: Descriptions of the deliberate faults written.
+        faults: Descriptions of the deliberate faults written (register, then schedule).
+        schedules: The Novaschem schedule exports written, sorted.
+        lesson_rows: Lesson rows over all schedule exports.
+        dated_lessons: Lesson rows times their weeks, placeholder rows left out.
     """
 
     out_dir: Path
@@ -70,6 +74,9 @@ class GenerationSummary:
     test_numbers: int
     tf_numbers: int
     faults: tuple[str, ...]
+    schedules: tuple[Path, ...] = ()
+    lesson_rows: int = 0
+    dated_lessons: int = 0
 
 
 def _fill(ctx: Context, units: list[Unit], families: FamilyPool) -> None:
@@ -103,7 +110,7 @@ def _staff(ctx: Context, units: list[Unit], staffing: Staffing) -> None:
 
 
 def _summary(
-    ctx: Context, out_dir: Path, size: str, seed: int, faults: list[str]
+    ctx: Context, out_dir: Path, size: str, seed: int, faults: list[str], schedule: ScheduleResult
 ) -> GenerationSummary:
     pins = set(load_test_pins())
     civic = [p.civic_no for p in ctx.persons]
@@ -125,7 +132,10 @@ def _summary(
         syllabuses=len(ctx.syllabuses),
         test_numbers=sum(1 for value in civic if value in pins),
         tf_numbers=sum(1 for value in civic if is_tf_number(value)),
-        faults=tuple(faults),
+        faults=(*faults, *schedule.faults),
+        schedules=schedule.paths,
+        lesson_rows=schedule.lesson_rows,
+        dated_lessons=schedule.dated_lessons,
     )
 
 
@@ -140,14 +150,16 @@ def generate_bundle(
 ) -> GenerationSummary:
     """Generate a synthetic Swedish municipality and write it as an SS 12000 bundle.
 
-    The same arguments always give byte-identical files.
+    Alongside the bundle, ``schedule/<skolenhetskod>.txt`` holds each teaching unit's timetable
+    as a Novaschem/Skola24 text export. The same arguments always give byte-identical files.
 
     Args:
         out_dir: Directory to write; created if missing. Earlier persons pages are replaced.
         size: One of :data:`SIZES` (``tiny``, ``small``, ``medium``, ``large``).
         seed: Seed of the only random source.
         today: The date the data describes; picks the läsår. Defaults to the real date.
-        faults: Whether to write the deliberate faults (see :mod:`.faults`).
+        faults: Whether to write the deliberate faults (see :mod:`.faults` and
+            :mod:`.schedule_faults`).
         page_size: Persons per ``persons/page-NNNN.json`` file.
 
     Returns:
@@ -179,4 +191,5 @@ def generate_bundle(
         maker = FaultMaker(ctx, units, families.families, staffing, fault_rng)
         written = maker.apply(spec.with_history)
     write_bundle(ctx, Path(out_dir), page_size)
-    return _summary(ctx, Path(out_dir), size, seed, written)
+    schedule = write_schedules(ctx, units, Path(out_dir), seed, faults)
+    return _summary(ctx, Path(out_dir), size, seed, written, schedule)
