@@ -75,7 +75,9 @@ def schoolsync(db: str, *args: str) -> list[str]:
 
 def generate(size: str, out: Path) -> Path:
     bundle = out / f"bundle-{size}"
-    if not (bundle / "organisations.json").exists():
+    if not (bundle / "schedule").exists():
+        shutil.rmtree(bundle, ignore_errors=True)
+        shutil.rmtree(out / f"{bundle.name}-1pct", ignore_errors=True)
         subprocess.run(
             [sys.executable, "-m", "schoolsync", "--today", TODAY.isoformat(), "generate",
              "--size", size, "--out", str(bundle), "--seed", "1"],
@@ -200,12 +202,20 @@ def bench(size: str, kind: str, out: Path, pg: str) -> list[dict[str, Any]]:
     bundle = generate(size, out)
     changed = one_percent_change(bundle, out)
     persons = persons_in(bundle)
+    schedules = sorted(str(p) for p in (bundle / "schedule").glob("*.txt"))
     url, cleanup = database(kind, out, f"{size}-{kind}", pg)
     results = []
+    steps = [
+        ("first sync", [str(bundle)]),
+        ("no-op re-sync", [str(bundle)]),
+        ("1% re-sync", [str(changed)]),
+        ("schedule first sync", schedules),
+        ("schedule no-op re-sync", schedules),
+        ("nightly no-op (both)", [str(changed), *schedules]),
+    ]
     try:
-        for label, source in (("first sync", bundle), ("no-op re-sync", bundle),
-                              ("1% re-sync", changed)):  # fmt: skip
-            m = run_measured(schoolsync(url, "sync", "--json", str(source)))
+        for label, source in steps:
+            m = run_measured(schoolsync(url, "sync", "--json", *source))
             report = json.loads(m.output)
             written = sum(sum(v.values()) for v in report["changes"].values())
             if label == "first sync":
@@ -259,7 +269,7 @@ def main() -> None:
     for size in sizes:
         for kind in args.db.split(","):
             results.extend(bench(size, kind, args.out.resolve(), args.postgres_url))
-            print_table(results[-4:])
+            print_table(results[-7:])
             print()
     print("All results:")
     print_table(results)

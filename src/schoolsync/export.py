@@ -92,7 +92,14 @@ def export_directory(
     users = []
     for row in conn.execute(
         select(
-            u.id, u.civic_no, u.given_name, u.family_name, u.email, u.mobile, u.signature
+            u.id,
+            u.civic_no,
+            u.given_name,
+            u.family_name,
+            u.email,
+            u.mobile,
+            u.signature,
+            u.merged_into,
         ).order_by(u.civic_no)
     ):
         mine = links.get(row.id, [])
@@ -109,6 +116,7 @@ def export_directory(
                 "status": status,
                 "schools": sorted(mine, key=lambda x: (x["school"], x["role"])),
                 "guardians": sorted(guardians.get(row.id, []), key=lambda x: x["civic_no"]),
+                **({"merged_into": row.merged_into} if row.merged_into else {}),
             }
         )
     classes, groups = _groups(conn, today, lead_days, school_names)

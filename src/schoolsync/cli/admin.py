@@ -1,19 +1,30 @@
-"""Commands that change the directory by hand, as the platform would: edits and renames.
+"""Commands that change the directory by hand, as the platform would: edits, re-keys, merges
+and renames.
 
-Each is recorded as a run of its own kind (``edit``, ...) with its change log, so the history says
-who changed what and when.
+Each holds the directory's run lock and is recorded as a run of its own kind (``edit``,
+``rekey``, ``merge``, ``rename``) with its change log, so the history says who changed what, when.
 """
 
 from __future__ import annotations
 
+import uuid
+from collections import Counter
+from collections.abc import Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass, field
+from typing import Any
+
 import click
 from sqlalchemy import select
+from sqlalchemy.engine import Connection
 
 from schoolsync.cli import render
 from schoolsync.cli.app import Env, cli, pass_env
 from schoolsync.domain.near import describe_near
 from schoolsync.domain.personnummer import CivicNoError, parse_civic_no
+from schoolsync.engine.accounts import merge_users, rekey_user
 from schoolsync.engine.apply import now
+from schoolsync.engine.changeset import ENTITY_GROUP
 from schoolsync.engine.run import finish_run, insert_run
 from schoolsync.errors import ConflictError, NotFoundError, SchoolsyncError
 from schoolsync.store import schema as t
@@ -28,6 +39,47 @@ def canonical_civic_no(text: str, env: Env) -> str:
             f"{text!r} is not a valid personnummer: {exc}.",
             "Give it as YYYYMMDDNNNN, YYYYMMDD-NNNN or YYMMDD-NNNN.",
         ) from exc
+
+
+def _is_user_id(text: str) -> bool:
+    try:
+        uuid.UUID(text)
+    except ValueError:
+        return False
+    return True
+
+
+@dataclass
+class Recorder:
+    """A hand-made change in progress: its connection and its change log."""
+
+    conn: Connection
+    run_id: int
+    entries: list[dict[str, Any]] = field(default_factory=list)
+
+    def log(self, entity: str, entity_id: str, action: str, details: dict[str, Any]) -> None:
+        """Add a change-log entry to this run."""
+        self.entries.append(
+            {"run_id": self.run_id, "entity": entity, "entity_id": entity_id, "action": action,
+             "details": details}
+        )  # fmt: skip
+
+
+@contextmanager
+def recorded(env: Env, kind: str, doing: str) -> Iterator[Recorder]:
+    """Hold the run lock, open one transaction and record it as a run of ``kind``."""
+    store = env.store()
+    started = now()
+    with store.run_lock(), store.transaction(doing) as conn:
+        recorder = Recorder(conn, insert_run(conn, kind, "applied", env.today, [], started, {}))
+        yield recorder
+        if recorder.entries:
+            conn.execute(t.changes.insert(), recorder.entries)
+        summary: dict[str, Counter[str]] = {}
+        for entry in recorder.entries:
+            group = ENTITY_GROUP[entry["entity"]]
+            summary.setdefault(group, Counter())[entry["action"]] += 1
+        finish_run(conn, recorder.run_id, {k: dict(v) for k, v in summary.items()})
 
 
 @cli.group("user")
@@ -49,11 +101,9 @@ def user_edit(env: Env, civic_no: str, email: str | None, mobile: str | None) ->
     if email is None and mobile is None:
         raise click.UsageError("Give --email and/or --mobile.")
     number = canonical_civic_no(civic_no, env)
-    store = env.store()
-    started = now()
-    with store.transaction("editing the user") as conn:
+    with recorded(env, "edit", "editing the user") as run:
         u = t.users.c
-        row = conn.execute(
+        row = run.conn.execute(
             select(u.id, u.email, u.mobile, u.given_name, u.family_name).where(u.civic_no == number)
         ).first()
         if row is None:
@@ -61,31 +111,65 @@ def user_edit(env: Env, civic_no: str, email: str | None, mobile: str | None) ->
                 f"No user has the personnummer {civic_no}.",
                 "Check the number; list users with: schoolsync export --json",
             )
-        changed = {}
-        for name, value in (("email", email), ("mobile", mobile)):
-            if value is not None:
-                new = value.strip() or None
-                if getattr(row, name) != new:
-                    changed[name] = new
-        if not changed:
-            render.console.print("Nothing to change: the user already has those values.")
-            return
-        run_id = insert_run(conn, "edit", "applied", env.today, [], started, {})
-        conn.execute(
-            t.users.update().where(u.id == row.id).values(**changed, updated_run_id=run_id)
-        )
-        details = {k: [getattr(row, k), v] for k, v in changed.items()}
-        conn.execute(
-            t.changes.insert().values(
-                run_id=run_id, entity="user", entity_id=row.id, action="updated", details=details
+        changed = {
+            name: (value.strip() or None)
+            for name, value in (("email", email), ("mobile", mobile))
+            if value is not None and getattr(row, name) != (value.strip() or None)
+        }
+        if changed:
+            run.conn.execute(
+                t.users.update().where(u.id == row.id).values(**changed, updated_run_id=run.run_id)
             )
-        )
-        finish_run(conn, run_id, {"users": {"updated": 1}})
+            run.log(
+                "user", row.id, "updated", {k: [getattr(row, k), v] for k, v in changed.items()}
+            )
+    if not changed:
+        render.console.print("Nothing to change: the user already has those values.")
     for name, value in changed.items():
         render.console.print(
             f"{row.given_name} {row.family_name}: {name} "
-            f"{'cleared' if value is None else 'set to ' + value} (run {run_id})."
+            f"{'cleared' if value is None else 'set to ' + value} (run {run.run_id})."
         )
+
+
+@user_group.command("rekey")
+@click.argument("old")
+@click.argument("new")
+@pass_env
+def user_rekey(env: Env, old: str, new: str) -> None:
+    """Give the user with personnummer OLD the number NEW, before the register does (R1.4).
+
+    The next sync that brings NEW from the register keeps the same account with all its history.
+    """
+    old_no, new_no = canonical_civic_no(old, env), canonical_civic_no(new, env)
+    with recorded(env, "rekey", "changing the personnummer") as run:
+        user, summary = rekey_user(run.conn, old_no, new_no, run.log)
+    render.console.print(
+        f"{user['given_name']} {user['family_name']}: personnummer {summary} (run {run.run_id}). "
+        f"Now change it the same way in the register; the next sync keeps this account."
+    )
+
+
+@user_group.command("merge")
+@click.argument("source")
+@click.argument("target")
+@pass_env
+def user_merge(env: Env, source: str, target: str) -> None:
+    """Move everything of account SOURCE into account TARGET, and end SOURCE (R1.6).
+
+    SOURCE and TARGET are personnummer or user ids (as a possible-civic-no-change warning gives
+    them). TARGET keeps its history and takes SOURCE's school links, memberships and guardianships;
+    when SOURCE is the active account, TARGET also takes its personnummer.
+    """
+    keys = tuple(None if _is_user_id(k) else canonical_civic_no(k, env) for k in (source, target))
+    with recorded(env, "merge", "merging the accounts") as run:
+        old, new, moved = merge_users(
+            run.conn, source, target, (keys[0], keys[1]), env.today, run.log
+        )
+    render.console.print(
+        f"Merged {old['given_name']} {old['family_name']} into {new['given_name']} "
+        f"{new['family_name']} ({new['id']}): {moved} link(s) moved (run {run.run_id})."
+    )
 
 
 def _rename(env: Env, kind: str, old: str, new: str, school_name: str) -> None:
@@ -98,9 +182,9 @@ def _rename(env: Env, kind: str, old: str, new: str, school_name: str) -> None:
             f"{new!r} has a comma; commas are not allowed in class names (R5.2).",
             "Choose a name without a comma.",
         )
-    started = now()
     g, s = t.groups.c, t.schools.c
-    with env.store().transaction(f"renaming the {word}") as conn:
+    with recorded(env, "rename", f"renaming the {word}") as run:
+        conn = run.conn
         school_id = conn.execute(select(s.id).where(s.name == school_name)).scalar()
         if school_id is None:
             known = conn.execute(select(s.name)).scalars().all()
@@ -108,39 +192,26 @@ def _rename(env: Env, kind: str, old: str, new: str, school_name: str) -> None:
                 f"There is no school named {school_name!r}.",
                 describe_near(school_name, known) or "List the schools with: schoolsync export",
             )
-        row = conn.execute(
-            select(g.id).where(g.school_id == school_id, g.kind == kind, g.name == old)
-        ).first()
+        mine = (g.school_id == school_id) & (g.kind == kind)
+        row = conn.execute(select(g.id).where(mine, g.name == old)).first()
         if row is None:
-            names = conn.execute(
-                select(g.name).where(g.school_id == school_id, g.kind == kind)
-            ).scalars()
+            names = conn.execute(select(g.name).where(mine)).scalars()
             raise NotFoundError(
                 f"{school_name} has no {word} named exactly {old!r}.",
                 describe_near(old, names) or f"See: schoolsync troubleshoot group {old!r}",
             )
-        taken = conn.execute(
-            select(g.id).where(g.school_id == school_id, g.kind == kind, g.name == new)
-        ).first()
-        if taken is not None:
+        if conn.execute(select(g.id).where(mine, g.name == new)).first() is not None:
             raise ConflictError(
                 f"{school_name} already has a {word} named {new!r}, so {old!r} was not renamed.",
                 "Choose another name, or rename the other one first.",
             )
-        run_id = insert_run(conn, "rename", "applied", env.today, [], started, {})
         conn.execute(
-            t.groups.update().where(g.id == row.id).values(name=new, updated_run_id=run_id)
+            t.groups.update().where(g.id == row.id).values(name=new, updated_run_id=run.run_id)
         )
-        conn.execute(
-            t.changes.insert().values(
-                run_id=run_id, entity=word, entity_id=row.id, action="renamed",
-                details={"name": [old, new], "kind": kind},
-            )
-        )  # fmt: skip
-        finish_run(conn, run_id, {f"{word}es" if kind == "class" else "groups": {"renamed": 1}})
+        run.log(word, row.id, "renamed", {"name": [old, new], "kind": kind})
     render.console.print(
-        f"Renamed the {word} {old!r} to {new!r} at {school_name} (run {run_id}). Now rename it "
-        f"the same way in the register; the next sync keeps this {word} with all its content."
+        f"Renamed the {word} {old!r} to {new!r} at {school_name} (run {run.run_id}). Now rename "
+        f"it the same way in the register; the next sync keeps this {word} with all its content."
     )
 
 

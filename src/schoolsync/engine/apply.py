@@ -110,6 +110,28 @@ def write_changes(conn: Connection, changes: ChangeSet, run_id: int, advance: Pr
     ]
     insert_rows(conn, t.changes, log, advance)
     write_issues(conn, changes.issues, run_id)
+    scrub_history(conn, changes.scrub, run_id)
+
+
+def scrub_history(conn: Connection, scrub: list[tuple[str, list[str]]], run_id: int) -> None:
+    """R11: remove what earlier runs recorded about users who are now protected."""
+    for user_id, texts in scrub:
+        conn.execute(
+            t.changes.update()
+            .where(t.changes.c.entity == "user", t.changes.c.entity_id == user_id,
+                   t.changes.c.run_id != run_id)
+            .values(details={"scrubbed": "protected identity"})
+        )  # fmt: skip
+        for text in texts:
+            conn.execute(
+                t.run_issues.update()
+                .where(
+                    t.run_issues.c.message.contains(text, autoescape=True)
+                    | (t.run_issues.c.subject == text)
+                )
+                .values(message="(removed: it concerned a person with protected identity)",
+                        subject="")
+            )  # fmt: skip
 
 
 def write_issues(conn: Connection, issues: list[Issue], run_id: int) -> None:

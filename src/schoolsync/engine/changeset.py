@@ -55,12 +55,15 @@ class ChangeSet:
         updates: Table name to rows holding the primary key and the changed columns only.
         log: The change log, one entry per change a user would notice.
         issues: What the run found in the input.
+        scrub: Users who became protected (R11), with the texts (name, masked number) to remove
+            from the history of earlier runs.
     """
 
     inserts: dict[str, list[dict[str, Any]]] = field(default_factory=lambda: defaultdict(list))
     updates: dict[str, list[dict[str, Any]]] = field(default_factory=lambda: defaultdict(list))
     log: list[Change] = field(default_factory=list)
     issues: list[Issue] = field(default_factory=list)
+    scrub: list[tuple[str, list[str]]] = field(default_factory=list)
 
     def insert(self, table: str, row: dict[str, Any]) -> None:
         """Add a row to insert."""
@@ -77,7 +80,7 @@ class ChangeSet:
     @property
     def is_empty(self) -> bool:
         """True when the run would write nothing but its run record."""
-        return not any(self.inserts.values()) and not any(self.updates.values())
+        return not any(self.inserts.values()) and not any(self.updates.values()) and not self.scrub
 
     def counts(self) -> dict[str, dict[str, int]]:
         """Changes counted per report group and action (the run report's ``changes``)."""

@@ -11,7 +11,14 @@ from collections import Counter, defaultdict
 from dataclasses import dataclass, field
 from datetime import date
 
-from schoolsync.domain.personnummer import CivicNo, CivicNoError, mask_civic_no, parse_civic_no
+from schoolsync.domain.personnummer import (
+    CivicNo,
+    CivicNoError,
+    is_valid_civic_no,
+    mask_civic_no,
+    parse_civic_no,
+)
+from schoolsync.domain.protected import pseudonym
 from schoolsync.domain.records import Duty, Person
 from schoolsync.engine.context import PlanContext
 
@@ -48,6 +55,8 @@ class People:
         frozen_civics: Civic numbers whose users must not be touched (duplicates in the read).
         read_civics: Every valid civic number of the read, used or not.
         protected_ids: Register ids of persons with protected identity (R11).
+        protected_civic_of: Their real numbers by register id, used only to find an account
+            made before they became protected; never stored or shown.
         signatures: Register id to the person's teacher signature (the last unit wins, R4.3).
     """
 
@@ -57,6 +66,7 @@ class People:
     frozen_civics: set[str] = field(default_factory=set)
     read_civics: set[str] = field(default_factory=set)
     protected_ids: set[str] = field(default_factory=set)
+    protected_civic_of: dict[str, str] = field(default_factory=dict)
     signatures: dict[str, str] = field(default_factory=dict)
 
 
@@ -72,9 +82,15 @@ def validate_persons(ctx: PlanContext) -> People:
     """
     people = People(frozen_ids=set(ctx.snapshot.unreadable_ids.get("persons", set())))
     parsed: list[tuple[Person, CivicNo]] = []
+    pseudonymise = ctx.settings.sync.protected_identity == "pseudonymise"
     for person in ctx.snapshot.persons:
         if person.is_protected:
             people.protected_ids.add(person.id)
+            if is_valid_civic_no(person.civic_no or "", today=ctx.today):
+                real = parse_civic_no(person.civic_no or "", today=ctx.today)
+                people.protected_civic_of[person.id] = real.value
+            if pseudonymise:
+                parsed.append(pseudonym(person))
             continue
         if not (person.civic_no or "").strip():
             people.frozen_ids.add(person.id)
@@ -115,12 +131,20 @@ def validate_persons(ctx: PlanContext) -> People:
             f"the register so each person occurs once.",
             mask_civic_no(value),
         )
-    if people.protected_ids and ctx.settings.sync.protected_identity == "exclude":
+    if people.protected_ids and not pseudonymise:
         ctx.report(
             "protected-identity-excluded",
             f"{len(people.protected_ids)} person(s) with protected identity (skyddad "
             f"folkbokföring or sekretessmarkering) were left out of the directory, as "
             f'protected_identity = "exclude" says. Nothing about them is stored or shown.',
+            "protected identity",
+        )
+    elif people.protected_ids:
+        ctx.report(
+            "protected-identity-pseudonymised",
+            f"{len(people.protected_ids)} person(s) with protected identity are in the "
+            f"directory under a pseudonym and a TF-style key, without real names, personnummer, "
+            f'contact data or guardians, as protected_identity = "pseudonymise" says.',
             "protected identity",
         )
     return people
@@ -221,7 +245,7 @@ def _guardian_links(
     active: set[str],
 ) -> None:
     missing: set[str] = set()
-    for sid in sorted(active):
+    for sid in sorted(active - people.protected_ids):
         student, _ = people.valid[sid]
         schools = [(s, span) for (s, role), span in links[sid].items() if role == "student"]
         if not schools:
@@ -241,7 +265,7 @@ def _guardian_links(
                         f"person {gid}",
                     )
                 continue
-            if gid not in active:
+            if gid not in active or gid in people.protected_ids:
                 continue
             for school, span in schools:
                 _add(links[gid], (school, "guardian"), Span(span.start, span.end))

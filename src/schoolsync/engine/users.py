@@ -14,6 +14,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from schoolsync.domain.personnummer import CivicNo, mask_civic_no
+from schoolsync.domain.protected import pseudonym_key, pseudonym_names
 from schoolsync.domain.records import Person
 from schoolsync.engine.context import PlanContext
 from schoolsync.engine.guardians import kept_guardian_links, plan_guardianships
@@ -85,17 +86,23 @@ def plan_users(ctx: PlanContext) -> UserOutcome:
     frozen = {u.id for u in directory.users.values() if _is_frozen(people, u)}
     kept = kept_guardian_links(ctx, frozen)
 
+    tf_users = _tf_index(directory, people, frozen)
     user_of: dict[str, str] = {}  # register id -> user id
+    created: list[tuple[str, Person, CivicNo]] = []
     for pid in sorted(people.valid):
         person, civic = people.valid[pid]
         user: UserRow | None = by_civic.get(civic.value)
-        if user is None:
+        if user is None and person.is_protected:
+            user = _protected_account(people, pid, by_civic, by_register.get(pid, []), user_of)
+        elif user is None:
             user = _rekey_candidate(ctx, people, by_register.get(pid, []), user_of, person, civic)
+            user = user or _tf_merge_candidate(ctx, tf_users, user_of, person, civic)
         if user is not None:
             user_of[pid] = user.id
             _plan_known_user(ctx, people, user, person, civic, existing.get(user.id, {}), kept)
         elif any(is_open(span.end, ctx.today) for span in people.links.get(pid, {}).values()):
             user_of[pid] = _plan_new_user(ctx, people, person, civic)
+            created.append((user_of[pid], person, civic))
 
     matched = set(user_of.values())
     absent = [u for u in directory.users.values() if u.id not in matched and u.id not in frozen]
@@ -108,11 +115,133 @@ def plan_users(ctx: PlanContext) -> UserOutcome:
         )
         frozen.update(u.id for u in absent)
         absent = []
+    ended: list[UserRow] = []
     for user in sorted(absent, key=lambda u: u.civic_no):
         status = _plan_links(ctx, user.id, {}, existing.get(user.id, {}), kept)
-        _set_status(ctx, user, status, {})
+        changed: dict[str, Any] = {}
+        if _became_protected(people, user):
+            changed = _mask_account(ctx, user)  # ended under "exclude" (R11)
+        elif status == "ended" and user.status == "active":
+            ended.append(user)
+        _set_status(ctx, user, status, changed)
+    _report_possible_civic_changes(ctx, ended, created)
     plan_guardianships(ctx, people, user_of, frozen)
     return UserOutcome(people, user_of, frozen)
+
+
+def _became_protected(people: People, user: UserRow) -> bool:
+    return (
+        user.register_id in people.protected_ids
+        or user.civic_no in people.protected_civic_of.values()
+    )
+
+
+def _mask_account(ctx: PlanContext, user: UserRow) -> dict[str, Any]:
+    """A user who became protected (R11): the account keeps its history under a pseudonym, and
+    what earlier runs recorded about the person is removed."""
+    if user.protected:
+        return {}
+    ctx.changes.scrub.append((user.id, [f"{user.given_name} {user.family_name}",
+                                        mask_civic_no(user.civic_no)]))  # fmt: skip
+    given, family = pseudonym_names(user.register_id or user.id)
+    masked: dict[str, Any] = {
+        "civic_no": pseudonym_key(user.register_id or user.id),
+        "given_name": given,
+        "middle_name": None,
+        "family_name": family,
+        "birth_date": None,
+        "sex": None,
+        "email": None,
+        "mobile": None,
+        "addresses": [],
+        "identifiers": {},
+        "protected": True,
+    }
+    changed = {k: v for k, v in masked.items() if getattr(user, k) != v}
+    ctx.changes.record("user", user.id, "updated", protected=True)
+    return changed
+
+
+def _protected_account(
+    people: People,
+    pid: str,
+    by_civic: dict[str, UserRow],
+    by_register: list[UserRow],
+    user_of: dict[str, str],
+) -> UserRow | None:
+    """The account a protected person had before (by register id or real number), if any."""
+    taken = set(user_of.values())
+    candidates = [*by_register, by_civic.get(people.protected_civic_of.get(pid, ""))]
+    return next((u for u in candidates if u is not None and u.id not in taken), None)
+
+
+def _tf_key(given: str, family: str, birth: Any) -> tuple[str, str, Any]:
+    return (given.casefold().strip(), family.casefold().strip(), birth)
+
+
+def _tf_index(
+    directory: Any, people: People, frozen: set[str]
+) -> dict[tuple[str, str, Any], list[UserRow]]:
+    """Users with a TF number who have left the register, by names and birth date (R1.5)."""
+    index: dict[tuple[str, str, Any], list[UserRow]] = defaultdict(list)
+    for user in directory.users.values():
+        left = user.civic_no[8:10] == "TF" and user.civic_no not in people.read_civics
+        if left and user.id not in frozen and not user.protected and user.birth_date is not None:
+            index[_tf_key(user.given_name, user.family_name, user.birth_date)].append(user)
+    return index
+
+
+def _tf_merge_candidate(
+    ctx: PlanContext,
+    tf_users: dict[tuple[str, str, Any], list[UserRow]],
+    user_of: dict[str, str],
+    person: Person,
+    civic: CivicNo,
+) -> UserRow | None:
+    """R1.5: a new number whose names and birth date equal one TF user who left the register."""
+    if civic.kind == "tf":
+        return None
+    birth = person.birth_date or civic.birth_date
+    candidates = [
+        u
+        for u in tf_users.get(_tf_key(person.given_name, person.family_name, birth), [])
+        if u.id not in user_of.values()
+    ]
+    if len(candidates) != 1:
+        return None
+    user = candidates[0]
+    ctx.report(
+        "tf-number-merged",
+        f"{person.given_name} {person.family_name} had the temporary number "
+        f"{mask_civic_no(user.civic_no)} and now has the personnummer {civic.masked()} "
+        f"(same names and birth date, and the temporary number has left the register), so the "
+        f"same account was kept with all its history. Nothing to do.",
+        civic.masked(),
+    )
+    return user
+
+
+def _report_possible_civic_changes(
+    ctx: PlanContext, ended: list[UserRow], created: list[tuple[str, Person, CivicNo]]
+) -> None:
+    """R1.6: one user ends and another with equal names and birth date is created."""
+    gone: dict[tuple[str, str, Any], list[UserRow]] = defaultdict(list)
+    for user in ended:
+        gone[_tf_key(user.given_name, user.family_name, user.birth_date)].append(user)
+    for new_id, person, civic in created:
+        birth = person.birth_date or civic.birth_date
+        for old in gone.get(_tf_key(person.given_name, person.family_name, birth), []):
+            ctx.report(
+                "possible-civic-no-change",
+                f"{old.given_name} {old.family_name} ({mask_civic_no(old.civic_no)}) was ended "
+                f"and a new account for {person.given_name} {person.family_name} "
+                f"({civic.masked()}) with the same names and birth date was created in this run. "
+                f"If this is one person whose personnummer changed, keep the old account with "
+                f"its history: schoolsync user merge {new_id} {old.id} (the old account takes "
+                f"the new number). Next time, change the number in the directory first: "
+                f"schoolsync user rekey <old number> <new number>.",
+                civic.masked(),
+            )
 
 
 def _is_frozen(people: People, user: UserRow) -> bool:
@@ -134,6 +263,8 @@ def _rekey_candidate(
     user = candidates[0]
     if user.id in user_of.values() or user.civic_no in people.read_civics:
         return None
+    if user.protected:
+        return user  # its key is a pseudonym: nothing to tell
     ctx.report(
         "civic-no-changed",
         f"{person.given_name} {person.family_name} (register id {person.id}) changed "
@@ -163,8 +294,22 @@ def _plan_known_user(
     for name, new in (("email", person.email), ("mobile", person.mobile)):
         if new and not getattr(user, name):
             changed[name] = new
+    if person.is_protected:
+        for name in ("email", "mobile"):  # R11: no contact data under a pseudonym
+            if getattr(user, name) is not None:
+                changed[name] = None
+        if not user.protected:
+            changed["protected"] = True
+            ctx.changes.scrub.append((user.id, [f"{user.given_name} {user.family_name}",
+                                                mask_civic_no(user.civic_no)]))  # fmt: skip
+    elif user.protected:
+        changed["protected"] = False  # protection lifted: the register's data comes back
     if changed:
-        details = {name: [getattr(user, name), new] for name, new in changed.items()}
+        details = (
+            {"protected": True}
+            if person.is_protected
+            else {name: [getattr(user, name), new] for name, new in changed.items()}
+        )
         ctx.changes.record("user", user.id, "updated", **details)
     status = _plan_links(ctx, user.id, people.links.get(person.id, {}), links, kept)
     _set_status(ctx, user, status, changed)
@@ -189,7 +334,7 @@ def _plan_new_user(ctx: PlanContext, people: People, person: Person, civic: Civi
         "email": person.email,
         "mobile": person.mobile,
         "status": status,
-        "protected": False,
+        "protected": person.is_protected,
     }
     ctx.changes.insert(t.users.name, row)
     return user_id

@@ -116,6 +116,7 @@ users = Table(
     Column("signature", String(50)),
     Column("status", String(10), nullable=False),
     Column("protected", Boolean, nullable=False, default=False),
+    Column("merged_into", ID, ForeignKey("users.id")),  # ``user merge``: the account kept
     Column("created_run_id", Integer, ForeignKey("runs.id")),
     Column("updated_run_id", Integer, ForeignKey("runs.id")),
 )
