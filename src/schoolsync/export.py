@@ -130,6 +130,12 @@ def export_directory(
     }
 
 
+def _lesson_order(x: dict[str, Any]) -> tuple[Any, ...]:
+    """A total order over lessons by what they are, not by internal ids."""
+    return (x["start"], x["group"], x["class"] or "", x["subject"] or "", x["end"], x["teachers"],
+            x["room"] or "", x["cancelled"])  # fmt: skip
+
+
 def export_lessons(
     conn: Connection, start: date | None = None, end: date | None = None
 ) -> list[dict[str, Any]]:
@@ -144,13 +150,12 @@ def export_lessons(
         select(ls.group_id, ls.class_id, ls.subject, ls.teachers, ls.start, ls.end, ls.room,
                ls.cancelled, ls.removed)
         .where(ls.group_id.is_not(None))
-        .order_by(ls.start, ls.group_id, ls.id)
     )  # fmt: skip
     if start is not None:
         query = query.where(ls.start >= datetime.combine(start, time.min))
     if end is not None:
         query = query.where(ls.start < datetime.combine(end + timedelta(days=1), time.min))
-    return [
+    lessons = [
         {
             "group": names[row.group_id],
             "class": names.get(row.class_id) if row.class_id else None,
@@ -163,6 +168,19 @@ def export_lessons(
         }
         for row in conn.execute(query)
     ]
+    lessons.sort(
+        key=lambda x: (
+            x["start"],
+            x["group"],
+            x["class"] or "",
+            x["subject"] or "",
+            x["end"],
+            x["teachers"],
+            x["room"] or "",
+            x["cancelled"],
+        )  # fmt: skip
+    )
+    return lessons
 
 
 def visible(start: date | None, today: date, lead_days: int) -> bool:
