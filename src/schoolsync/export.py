@@ -132,8 +132,8 @@ def export_directory(
 
 def _lesson_order(x: dict[str, Any]) -> tuple[Any, ...]:
     """A total order over lessons by what they are, not by internal ids."""
-    return (x["start"], x["group"], x["class"] or "", x["subject"] or "", x["end"], x["teachers"],
-            x["room"] or "", x["cancelled"])  # fmt: skip
+    fields = ("start", "group", "class", "subject", "end", "teachers", "room", "cancelled")
+    return tuple("" if x[f] is None else x[f] for f in fields)
 
 
 def export_lessons(
