@@ -168,18 +168,7 @@ def export_lessons(
         }
         for row in conn.execute(query)
     ]
-    lessons.sort(
-        key=lambda x: (
-            x["start"],
-            x["group"],
-            x["class"] or "",
-            x["subject"] or "",
-            x["end"],
-            x["teachers"],
-            x["room"] or "",
-            x["cancelled"],
-        )  # fmt: skip
-    )
+    lessons.sort(key=_lesson_order)
     return lessons
 
 
