@@ -66,7 +66,7 @@ def build(register: dict[str, Any], folder: Path) -> Path:
     for index, p in sorted(register["people"].items()):
         pid = b.person("Test", p["family"], PNR[index], personStatus=p["status"])
         ids[index] = pid
-        for e in p["enrolments"]:
+        for n, e in enumerate(p["enrolments"]):
             end = e["end"].isoformat() if e["end"] else None
             if p["kind"] == "student":
                 b.enrol(pid, units[e["unit"]], start=e["start"].isoformat(), end=end,
@@ -74,7 +74,7 @@ def build(register: dict[str, Any], folder: Path) -> Path:
             elif p["kind"] in ("teacher", "staff"):
                 role = "Lärare" if p["kind"] == "teacher" else "Kurator"
                 b.duty(pid, units[e["unit"]], role, p["signature"], start=e["start"].isoformat(),
-                       end=end, key=f"{index}/{e['unit']}/{e['start']}")  # fmt: skip
+                       end=end, key=f"{index}/{n}")  # fmt: skip
     for student, guardian in register["guardians"].items():
         b.responsible(ids[student], ids[guardian])
     return b.write(folder)

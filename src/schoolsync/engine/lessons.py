@@ -129,6 +129,12 @@ def _report(ctx: PlanContext, linker: Linker) -> None:
 
 def _message(finding: Finding, linker: Linker, at: str, extent: str) -> str:
     name, code = finding.subject, finding.code
+    if code == "schedule-unknown-group" and finding.detail == "register id":
+        return (
+            f"{extent} belong to an activity of the group id {name}, which the directory does "
+            f"not have (it is not in groups.json), so they reach no one. Include every group in "
+            f"the export."
+        )
     if code == "schedule-unknown-group":
         hint = linker.group_hint(name, finding.school_id)
         return (

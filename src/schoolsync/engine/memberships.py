@@ -163,6 +163,8 @@ def plan_memberships(
             continue
         if row.group_id in groups.frozen or row.user_id in users.frozen:
             continue
+        if row.user_id in users.keep_memberships:
+            continue
         if keep_teachers and row.role == "teacher":
             continue
         _update(

@@ -22,6 +22,7 @@ from schoolsync.domain.protected import pseudonym
 from schoolsync.domain.records import Duty, Person
 from schoolsync.engine.context import PlanContext
 
+STAFF = frozenset({"teacher", "staff"})
 # Duty roles that make a staff member a teacher in the directory (others are staff).
 TEACHER_ROLES = frozenset(
     {"Lärare", "Förskollärare", "Förstelärare", "Speciallärare/specialpedagog", "Fritidspedagog"}
@@ -58,6 +59,8 @@ class People:
         protected_civic_of: Their real numbers by register id, used only to find an account
             made before they became protected; never stored or shown.
         signatures: Register id to the person's teacher signature (the last unit wins, R4.3).
+        keep_roles: Register id to roles whose links must stay as they are, because the export
+            names a unit it does not include (an incomplete export is not a departure).
     """
 
     valid: dict[str, tuple[Person, CivicNo]] = field(default_factory=dict)
@@ -68,6 +71,7 @@ class People:
     protected_ids: set[str] = field(default_factory=set)
     protected_civic_of: dict[str, str] = field(default_factory=dict)
     signatures: dict[str, str] = field(default_factory=dict)
+    keep_roles: dict[str, set[str]] = field(default_factory=dict)
 
 
 def _who(person: Person) -> str:
@@ -188,6 +192,8 @@ def wanted_links(ctx: PlanContext, people: People) -> None:
             if school is None:
                 if enrolment.end_date is None or enrolment.end_date >= ctx.today:
                     misses[enrolment.unit_id].enrolments += 1
+                    if enrolment.unit_id not in ctx.snapshot.units:
+                        people.keep_roles.setdefault(pid, set()).add("student")
                 continue
             _add(links[pid], (school, "student"), Span(enrolment.start_date, enrolment.end_date))
     for placement in ctx.snapshot.placements:
@@ -205,6 +211,8 @@ def wanted_links(ctx: PlanContext, people: People) -> None:
         if school is None:
             if duty.end_date is None or duty.end_date >= ctx.today:
                 misses[duty.unit_id].duties += 1
+                if duty.unit_id not in ctx.snapshot.units:
+                    people.keep_roles.setdefault(duty.person_id, set()).update(STAFF)
             continue
         teaches = duty.role in TEACHER_ROLES
         if duty.signature:

@@ -140,7 +140,7 @@ class Linker:
         generated = self.view.by_register.get(f"gen:{lesson.activity_id}:{group_id}")
         group = generated or self.view.by_register.get(group_id)
         if group is None:
-            self.note("schedule-unknown-group", group_id, None, lesson)
+            self.note("schedule-unknown-group", group_id, None, lesson, "register id")
             return Tie(None, problem="schedule-unknown-group")
         if group.kind == "class" and generated is None:
             return Tie(group.school_id, group.id, group.id)

@@ -10,7 +10,7 @@ and gets the same account back when the register lists them again (R3.3).
 from __future__ import annotations
 
 from collections import defaultdict
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Any
 
 from schoolsync.domain.personnummer import CivicNo, mask_civic_no
@@ -61,11 +61,14 @@ class UserOutcome:
         people: The usable persons and their wanted links.
         user_of: Register person id to user id (existing or created in this run).
         frozen: User ids to leave as they are this run.
+        keep_memberships: User ids whose memberships must not be ended this run (their export
+            names a unit it does not include).
     """
 
     people: People
     user_of: dict[str, str]
     frozen: set[str]
+    keep_memberships: set[str] = field(default_factory=set)
 
 
 def plan_users(ctx: PlanContext) -> UserOutcome:
@@ -99,6 +102,8 @@ def plan_users(ctx: PlanContext) -> UserOutcome:
             user = user or _tf_merge_candidate(ctx, tf_users, user_of, person, civic)
         if user is not None:
             user_of[pid] = user.id
+            if user.id in frozen:
+                continue  # a record of theirs could not be read: leave them as they are
             _plan_known_user(ctx, people, user, person, civic, existing.get(user.id, {}), kept)
         elif any(is_open(span.end, ctx.today) for span in people.links.get(pid, {}).values()):
             user_of[pid] = _plan_new_user(ctx, people, person, civic)
@@ -126,7 +131,8 @@ def plan_users(ctx: PlanContext) -> UserOutcome:
         _set_status(ctx, user, status, changed)
     _report_possible_civic_changes(ctx, ended, created)
     plan_guardianships(ctx, people, user_of, frozen)
-    return UserOutcome(people, user_of, frozen)
+    keep = {user_of[pid] for pid in people.keep_roles if pid in user_of}
+    return UserOutcome(people, user_of, frozen, keep)
 
 
 def _became_protected(people: People, user: UserRow) -> bool:
@@ -311,7 +317,8 @@ def _plan_known_user(
             else {name: [getattr(user, name), new] for name, new in changed.items()}
         )
         ctx.changes.record("user", user.id, "updated", **details)
-    status = _plan_links(ctx, user.id, people.links.get(person.id, {}), links, kept)
+    keep = people.keep_roles.get(person.id, set())
+    status = _plan_links(ctx, user.id, people.links.get(person.id, {}), links, kept, keep)
     _set_status(ctx, user, status, changed)
 
 
@@ -346,10 +353,12 @@ def _plan_links(
     wanted: dict[tuple[str, str], Span],
     existing: dict[tuple[str, str], LinkRow],
     kept: set[tuple[str, str, str]],
+    keep_roles: frozenset[str] | set[str] = frozenset(),
 ) -> str:
     """Create, update, end or reactivate one user's school links.
 
-    Links in ``kept`` and links of a kind whose records could not all be read stay open.
+    Links in ``kept``, links in ``keep_roles`` and links of a kind whose records could not all
+    be read stay open.
 
     Returns:
         The user's status after the run: ``active`` while any link is open, else ``ended``.
@@ -389,7 +398,11 @@ def _plan_links(
     for key, row in sorted(existing.items()):
         if key in wanted:
             continue
-        keep = (keep_staff and key[1] in STAFF_ROLES) or (keep_students and key[1] == "student")
+        keep = (
+            (keep_staff and key[1] in STAFF_ROLES)
+            or (keep_students and key[1] == "student")
+            or key[1] in keep_roles
+        )
         if not is_open(row.end_date, today):
             continue
         if keep or (user_id, *key) in kept:

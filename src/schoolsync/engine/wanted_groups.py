@@ -156,10 +156,19 @@ def _sources(ctx: PlanContext) -> _Sources:
         groups[group.id] = group
         school_of[group.id] = school
     by_group: dict[str, list[Activity]] = defaultdict(list)
+    known = {g.id for g in snap.groups} | snap.unreadable_ids.get("groups", set())
     for activity in sorted(snap.activities, key=lambda a: a.id):
         for gid in activity.group_ids:
             if gid in groups:
                 by_group[gid].append(activity)
+            elif gid not in known and "groups" not in snap.unidentified:
+                ctx.report(
+                    "unknown-reference",
+                    f"The activity {activity.name!r} ({activity.ref}) names the group id {gid}, "
+                    f"which is not in groups.json, so nobody was linked through it. Include "
+                    f"every group in the export.",
+                    gid,
+                )
     return _Sources(groups, school_of, by_group)
 
 

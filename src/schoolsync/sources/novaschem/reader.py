@@ -144,6 +144,9 @@ def _expand(
 ) -> None:
     """Turn one Lesson row into dated lessons, or report it."""
     cell = table.cell
+    if any("\x00" in c for c in row):
+        _bad(snap, table, line, "has a NUL character")
+        return
     day_text = cell(row, F_DAY).strip()
     weekday = DAYS.get(day_text.lower())
     if weekday is None:
@@ -165,6 +168,18 @@ def _expand(
     groups = _split(cell(row, F_GROUP))
     if not groups:
         _bad(snap, table, line, "names no group or class")
+        return
+    too_long = [
+        what
+        for what, text, limit in (
+            ("group", max(groups, key=len), 300),
+            ("subject", cell(row, F_SUBJECT).strip() or cell(row, F_COURSE).strip(), 50),
+            ("room", cell(row, F_ROOM).strip(), 200),
+        )
+        if len(text) > limit
+    ]
+    if too_long:
+        _bad(snap, table, line, f"has a {too_long[0]} longer than any real one")
         return
     dates = _dates(snap, table, line, row, weekday, first_year, year_span, periods)
     if dates is None:

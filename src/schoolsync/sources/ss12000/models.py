@@ -23,7 +23,11 @@ def _iso_date_string(value: Any) -> Any:
 
 
 IsoDate = Annotated[date, BeforeValidator(_iso_date_string)]
-Id = Annotated[str, Field(min_length=1)]
+# Lengths are bounded so that a damaged record is reported, not refused by the database.
+Id = Annotated[str, Field(min_length=1, max_length=100)]
+Name = Annotated[str, Field(max_length=200)]
+Title = Annotated[str, Field(max_length=300)]
+Code = Annotated[str, Field(max_length=50)]
 
 OrganisationType = Literal[
     "Huvudman",
@@ -80,9 +84,9 @@ class Ref(_Model):
 
 
 class Organisation(Entity):
-    displayName: str
+    displayName: Title
     organisationType: OrganisationType
-    schoolUnitCode: str | None = None
+    schoolUnitCode: Code | None = None
     schoolTypes: list[SchoolType] | None = None
     parentOrganisation: Ref | None = None
     startDate: IsoDate | None = None
@@ -90,17 +94,17 @@ class Organisation(Entity):
 
 
 class CivicNo(_Model):
-    value: str
+    value: Code
     nationality: str | None = None
 
 
 class Email(_Model):
-    value: str
+    value: Annotated[str, Field(max_length=320)]
     type: EmailType
 
 
 class PhoneNumber(_Model):
-    value: str
+    value: Code
     type: str | None = None
     mobile: bool
 
@@ -134,9 +138,9 @@ class Responsible(_Model):
 
 
 class Person(Entity):
-    givenName: str
-    familyName: str
-    middleName: str | None = None
+    givenName: Name
+    familyName: Name
+    middleName: Name | None = None
     civicNo: CivicNo | None = None
     birthDate: IsoDate | None = None
     sex: Sex | None = None
@@ -162,7 +166,7 @@ class Duty(Entity):
     person: Ref | None = None
     dutyAt: Ref
     dutyRole: DutyRole
-    signature: str | None = None
+    signature: Code | None = None
     startDate: IsoDate | None = None
     endDate: IsoDate | None = None
     assignmentRole: list[AssignmentRole] | None = None
@@ -184,7 +188,7 @@ class GroupMembership(_Model):
 
 
 class Group(Entity):
-    displayName: str
+    displayName: Title
     groupType: GroupType
     organisation: Ref
     startDate: IsoDate
@@ -195,9 +199,9 @@ class Group(Entity):
 
 class Syllabus(Entity):
     subjectName: str
-    subjectCode: str | None = None
-    subjectDesignation: str | None = None
-    courseCode: str | None = None
+    subjectCode: Code | None = None
+    subjectDesignation: Code | None = None
+    courseCode: Code | None = None
     courseName: str | None = None
 
 
@@ -233,4 +237,4 @@ class CalendarEvent(Entity):
 
 
 class Room(Entity):
-    displayName: str
+    displayName: Name

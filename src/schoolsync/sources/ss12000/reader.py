@@ -118,6 +118,8 @@ def _fast_parse(model: type[M], data: bytes) -> tuple[list[M], Any] | None:
         page = create_model(f"{model.__name__}Page", data=(records, ...), pageToken=(Any, None))
         adapters = (TypeAdapter(records), TypeAdapter(page))
         _ADAPTERS[model] = adapters
+    if b"\\u0000" in data:
+        return None  # a NUL character: the slow path reports the record
     try:
         if data.lstrip()[:1] == b"[":
             return adapters[0].validate_json(data), None
@@ -148,8 +150,36 @@ def _records(
     return _without_duplicates(snap, endpoint, good)
 
 
-def _error_text(exc: ValidationError) -> str:
+def _bad_text(value: Any, where: str = "") -> str | None:
+    """Where a record has text no database can store (a NUL, half a surrogate pair), if it does."""
+    if isinstance(value, str):
+        if "\x00" in value:
+            return f"field {where or '(record)'}: has a NUL character"
+        try:
+            value.encode("utf-8")
+        except UnicodeEncodeError:
+            return f"field {where or '(record)'}: has broken Unicode (half a surrogate pair)"
+        return None
+    if isinstance(value, dict):
+        items: Any = value.items()
+    elif isinstance(value, list):
+        items = enumerate(value)
+    else:
+        return None
+    for key, item in items:
+        path = (
+            f"{where}[{key}]" if isinstance(key, int) else (f"{where}.{key}" if where else str(key))
+        )
+        found = _bad_text(item, path)
+        if found:
+            return found
+    return None
+
+
+def _error_text(exc: ValidationError | ValueError) -> str:
     """The first validation error as 'field x.y: message' (never the offending value)."""
+    if not isinstance(exc, ValidationError):
+        return str(exc)
     err = exc.errors(include_url=False, include_input=False)[0]
     loc = ".".join(f"[{p}]" if isinstance(p, int) else str(p) for p in err["loc"]).replace(
         ".[", "["
@@ -200,8 +230,11 @@ def _validate_each(
     for index, value in enumerate(raw):
         ref = r.RecordRef(display, index)
         try:
+            bad_text = _bad_text(value)
+            if bad_text:
+                raise ValueError(bad_text)
             good.append((model.model_validate(value), ref))
-        except ValidationError as exc:
+        except (ValidationError, ValueError) as exc:
             if endpoint == "organisations":
                 raise InputError(
                     f"organisation record {index + 1} cannot be read ({_error_text(exc)}).",
@@ -246,6 +279,9 @@ def _without_duplicates(
         )
     for rid in sorted(dupes):
         snap.mark_unreadable(endpoint, rid)
+        for obj, _ in good:  # the persons these records are about stay as they are
+            if obj.id.lower() == rid:
+                _mark_unreadable(snap, endpoint, obj.model_dump(mode="json"))
         where = "; ".join(str(ref) for obj, ref in good if obj.id.lower() == rid)
         snap.issues.append(
             issue(
