@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import tomllib
 from pathlib import Path
-from typing import Literal
+from typing import Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
 
@@ -69,19 +69,16 @@ class LockSettings(_Section):
     def limits(self, school: str) -> tuple[float, int, float, int]:
         """(users %, users count, memberships %, memberships count) for one school."""
         own = self.schools.get(school, LockLimits())
+
+        def pick(name: str) -> Any:
+            value = getattr(own, name)
+            return getattr(self, name) if value is None else value
+
         return (
-            self.max_ended_users_percent
-            if own.max_ended_users_percent is None
-            else own.max_ended_users_percent,
-            self.max_ended_users_count
-            if own.max_ended_users_count is None
-            else own.max_ended_users_count,
-            self.max_ended_memberships_percent
-            if own.max_ended_memberships_percent is None
-            else own.max_ended_memberships_percent,
-            self.max_ended_memberships_count
-            if own.max_ended_memberships_count is None
-            else own.max_ended_memberships_count,
+            pick("max_ended_users_percent"),
+            pick("max_ended_users_count"),
+            pick("max_ended_memberships_percent"),
+            pick("max_ended_memberships_count"),
         )
 
 

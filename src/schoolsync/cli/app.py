@@ -352,14 +352,17 @@ def runs_approve(env: Env, run_id: int, as_json: bool, wait: float) -> int:
     return result.exit_code
 
 
-@cli.command("demo")
-@click.option(
+size_option = click.option(
     "--size",
     type=click.Choice(["tiny", "small", "medium", "large"]),
     default="small",
     show_default=True,
     help="How big a municipality to generate.",
 )
+
+
+@cli.command("demo")
+@size_option
 @click.option("--seed", default=1, show_default=True, help="Seed of the generated data.")
 @today_option
 @pass_env
@@ -390,13 +393,7 @@ def demo_command(env: Env, size: str, seed: int) -> None:
 
 
 @cli.command("generate")
-@click.option(
-    "--size",
-    type=click.Choice(["tiny", "small", "medium", "large"]),
-    default="small",
-    show_default=True,
-    help="How big a municipality to generate.",
-)
+@size_option
 @click.option(
     "--out",
     required=True,
