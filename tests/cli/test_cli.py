@@ -236,3 +236,20 @@ def test_unreachable_database_fails_naming_it_without_the_password(tmp_path: Pat
 def test_unknown_run_fails_with_a_hint(tmp_path: Path) -> None:
     result = run_cli("--db", f"sqlite:///{tmp_path / 'd.db'}", "runs", "show", "99")
     assert result.code == 1 and "no run 99" in result.err and "schoolsync runs" in result.err
+
+
+def test_a_database_that_refuses_writes_fails_naming_it_and_changes_nothing(
+    tmp_path: Path,
+) -> None:
+    path = tmp_path / "d.db"
+    assert (
+        run_cli("--db", f"sqlite:///{path}", "--today", TODAY, "sync", str(EXAMPLE_BUNDLE)).code
+        == 0
+    )
+    before = run_cli("--db", f"sqlite:///{path}", "export", "--json").out
+    read_only = f"sqlite:///file:{path}?mode=ro&uri=true"
+    result = run_cli("--db", read_only, "--today", "2025-10-16", "sync", str(EXAMPLE_BUNDLE))
+    assert result.code == 1 and "Traceback" not in result.err
+    assert "d.db" in result.err and "readonly database" in result.err
+    assert "Nothing was changed" in result.err.replace("\n", " ")
+    assert run_cli("--db", f"sqlite:///{path}", "export", "--json").out == before
