@@ -95,18 +95,3 @@ def plan_run(
         view = build_view(directory, ctx.changes, today)
         plan_lessons(ctx, sources.schedules, view, duty_user)
     return Plan(ctx.changes, today, sources.describe())
-
-
-def plan_register(
-    snapshot: RegisterSnapshot,
-    directory: Directory,
-    settings: Settings,
-    today: date,
-    *,
-    new_id: Callable[[], str] = new_uuid,
-) -> Plan:
-    """Plan a run that reads only a register (schools, users, groups, memberships)."""
-    sources = Sources(register=snapshot)
-    if snapshot.lessons is not None:
-        sources.schedules.append(snapshot.lessons)
-    return plan_run(sources, directory, settings, today, new_id=new_id)

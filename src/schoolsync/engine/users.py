@@ -297,11 +297,12 @@ def _plan_known_user(
     for name in REGISTER_FIELDS:
         if getattr(user, name) != values[name]:
             changed[name] = values[name]
-    for name, new in (("email", person.email), ("mobile", person.mobile)):
+    for name in USER_OWNED_FIELDS:
+        new = getattr(person, name)
         if new and not getattr(user, name):
             changed[name] = new
     if person.is_protected:
-        for name in ("email", "mobile"):  # R11: no contact data under a pseudonym
+        for name in USER_OWNED_FIELDS:  # R11: no contact data under a pseudonym
             if getattr(user, name) is not None:
                 changed[name] = None
         if not user.protected:

@@ -16,19 +16,6 @@ from typing import Any
 
 from schoolsync.errors import InputError
 
-ENDPOINTS = (
-    "organisations",
-    "persons",
-    "duties",
-    "placements",
-    "groups",
-    "syllabuses",
-    "activities",
-    "calendarEvents",
-    "rooms",
-    "studyPlans",
-)
-
 _BOM = b"\xef\xbb\xbf"
 
 
