@@ -12,6 +12,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from schoolsync.domain.issues import Issue
+from schoolsync.engine.state import Directory
 
 # The report's change groups, in report order (INTERFACE.md), and what each entity counts under.
 REPORT_GROUPS = (
@@ -103,3 +104,13 @@ _BASE_ACTIONS = {
     "memberships": ("created", "updated", "ended", "reactivated"),
     "lessons": ("created", "moved", "cancelled", "removed", "updated"),
 }
+
+
+def school_names_after(directory: Directory, changes: ChangeSet) -> dict[str, str]:
+    """School id to name once ``changes`` are applied (new and renamed schools included)."""
+    names = directory.school_names()
+    for row in changes.updates.get("schools", []):
+        if "name" in row:
+            names[row["id"]] = row["name"]
+    names.update({row["id"]: row["name"] for row in changes.inserts.get("schools", [])})
+    return names

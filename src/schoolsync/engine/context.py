@@ -9,7 +9,7 @@ from datetime import date, timedelta
 
 from schoolsync.domain.issues import issue
 from schoolsync.domain.records import RegisterSnapshot
-from schoolsync.engine.changeset import ChangeSet
+from schoolsync.engine.changeset import ChangeSet, school_names_after
 from schoolsync.engine.state import Directory
 from schoolsync.settings import Settings
 
@@ -49,6 +49,10 @@ class PlanContext:
     def yesterday(self) -> date:
         """The end date given to something that ends in this run (dates are inclusive)."""
         return self.today - timedelta(days=1)
+
+    def school_names(self) -> dict[str, str]:
+        """School id to name, as the directory will have them after the planned changes."""
+        return school_names_after(self.directory, self.changes)
 
     def report(self, code: str, message: str, subject: str = "") -> None:
         """Add an issue to the run."""

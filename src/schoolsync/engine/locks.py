@@ -19,7 +19,7 @@ from collections import Counter, defaultdict
 from datetime import date
 
 from schoolsync.domain.issues import Issue, issue
-from schoolsync.engine.changeset import ChangeSet
+from schoolsync.engine.changeset import ChangeSet, school_names_after
 from schoolsync.engine.state import Directory, is_open
 from schoolsync.settings import Settings
 from schoolsync.sources.detect import Sources
@@ -126,8 +126,7 @@ def check_locks(
     """Every lock this plan trips; empty when it may be applied (or the directory is empty)."""
     if _is_empty(directory):
         return []
-    names = directory.school_names()
-    names.update({row["id"]: row["name"] for row in changes.inserts.get("schools", [])})
+    names = school_names_after(directory, changes)
     return missing_data(sources, directory) + mass_changes(
         changes, directory, settings, names, today
     )

@@ -41,9 +41,7 @@ def teacher_of_duty(ctx: PlanContext, users: UserOutcome) -> dict[str, str]:
         school = ctx.unit_school.get(duty.unit_id)
         if duty.signature and school and duty.person_id in valid:
             holders[(school, duty.signature)].add(duty.person_id)
-    names = ctx.directory.school_names() | {
-        row["id"]: row["name"] for row in ctx.changes.inserts.get("schools", [])
-    }
+    names = ctx.school_names()
     shared = {key for key, people in holders.items() if len(people) > 1}
     for school, signature in sorted(shared):
         who = ", ".join(
@@ -202,12 +200,6 @@ def _students_by_group(
     return out
 
 
-def _school_name(ctx: PlanContext, school_id: str) -> str:
-    names = ctx.directory.school_names()
-    names.update({row["id"]: row["name"] for row in ctx.changes.inserts.get("schools", [])})
-    return names.get(school_id, school_id)
-
-
 def _report_renames(
     ctx: PlanContext,
     wanted_groups: dict[GroupKey, WantedGroup],
@@ -222,6 +214,7 @@ def _report_renames(
         return
     old_students = _students_by_group(ctx, groups.archived)
     new_students = _students_by_group(ctx, set(created), wanted)
+    names = ctx.school_names()
     for new_id, row in sorted(created.items(), key=lambda kv: kv[1]["name"]):
         new = new_students.get(new_id, set())
         if not new or row["kind"] not in ("class", "group"):
@@ -236,7 +229,7 @@ def _report_renames(
                 best, overlap = old, shared
         if best is None or overlap * 2 < len(new):
             continue
-        school = _school_name(ctx, best.school_id)
+        school = names.get(best.school_id, best.school_id)
         command = "class" if best.kind == "class" else "group"
         ctx.report(
             "possible-rename",
@@ -273,11 +266,12 @@ def _report_reused_names(
     old_students = _students_by_group(ctx, set(reused))
     new_students = _students_by_group(ctx, set(reused), wanted)
     told = {i.subject for i in ctx.changes.issues if i.code == "group-name-reused"}
+    names = ctx.school_names()
     for gid, (w, ended) in sorted(reused.items(), key=lambda kv: kv[1][0].name):
         new, old = new_students.get(gid, set()), old_students.get(gid, set())
         if w.name in told or not new or not old or len(new & old) * 2 >= len(new):
             continue
         message = reused_message(
-            w.name, _school_name(ctx, w.school_id), ended, w.start, len(new & old), len(new)
+            w.name, names.get(w.school_id, w.school_id), ended, w.start, len(new & old), len(new)
         )
         ctx.report("group-name-reused", message, w.name)

@@ -312,7 +312,7 @@ def _drop_duplicates(
     by_key: dict[GroupKey, list[WantedGroup]] = defaultdict(list)
     for w in wanted:
         by_key[w.key].append(w)
-    names = ctx.directory.school_names() | _new_school_names(ctx)
+    names = ctx.school_names()
     out: dict[GroupKey, WantedGroup] = {}
     frozen: set[GroupKey] = set()
     for key, same in sorted(by_key.items()):
@@ -346,7 +346,3 @@ def _drop_duplicates(
             )
             ctx.report("group-name-reused", message, key[2])
     return out, frozen
-
-
-def _new_school_names(ctx: PlanContext) -> dict[str, str]:
-    return {row["id"]: row["name"] for row in ctx.changes.inserts.get("schools", [])}
