@@ -52,6 +52,10 @@ class ScheduleSnapshot:
         school_name: The file head's School.
         lessons: The dated lessons.
         issues: Rows that made no sense, skipped.
+        rows: How many lesson rows the source has.
+        bad_bases: The row keys (GUID, else PK) of lesson rows that could not be read. Their
+            lessons from earlier runs are kept: a row that cannot be read is not a lesson that
+            is gone.
     """
 
     source: str
@@ -62,3 +66,4 @@ class ScheduleSnapshot:
     lessons: list[DatedLesson] = field(default_factory=list)
     issues: list[Any] = field(default_factory=list)
     rows: int = 0
+    bad_bases: set[str] = field(default_factory=set)

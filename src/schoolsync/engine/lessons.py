@@ -1,13 +1,14 @@
 """Lessons in the directory: tie, create, move, cancel, remove (R8).
 
 A re-sync of the same schedule changes nothing; a changed one changes only the lessons that
-changed. A future lesson that is gone from the schedule is marked removed; lessons that have
-already happened are history and are never changed. A run without a schedule source leaves the
-lessons alone.
+changed. A future lesson that is gone from the schedule is marked removed, unless its row is
+still there but could not be read (a ``schedule-bad-row``); lessons that have already happened
+are history and are never changed. A run without a schedule source leaves the lessons alone.
 """
 
 from __future__ import annotations
 
+import re
 from typing import Any
 
 from schoolsync.domain.schedule import DatedLesson, ScheduleSnapshot
@@ -19,6 +20,7 @@ from schoolsync.store import schema as t
 
 _COMPARED = ("school_id", "group_name", "group_id", "class_id", "subject", "teachers", "start",
              "end", "room", "cancelled", "removed", "problem")  # fmt: skip
+_LINE_SUFFIX = re.compile(r"@line[0-9]+$")
 
 
 def plan_lessons(
@@ -53,7 +55,7 @@ def plan_lessons(
                 tie = linker.tie_by_name(school, lesson)
                 teachers = list(lesson.teachers)
             wanted[lesson.key] = _row(lesson, tie, teachers)
-        _diff(ctx, snap.source, wanted)
+        _diff(ctx, snap.source, wanted, snap.bad_bases)
     _report(ctx, linker)
 
 
@@ -74,7 +76,26 @@ def _row(lesson: DatedLesson, tie: Tie, teachers: list[str]) -> dict[str, Any]:
     }
 
 
-def _diff(ctx: PlanContext, source: str, wanted: dict[str, dict[str, Any]]) -> None:
+def _of_bad_row(key: str, bad_bases: set[str]) -> bool:
+    """Whether a lesson key (``base|week|group``) belongs to a row that could not be read.
+
+    The base may itself hold ``|`` (a hostile GUID), so every prefix before a ``|`` is tried; a
+    base made unique with ``@line<n>`` counts as its row's GUID.
+    """
+    if not bad_bases:
+        return False
+    pos = key.find("|")
+    while pos != -1:
+        base = _LINE_SUFFIX.sub("", key[:pos])
+        if base in bad_bases:
+            return True
+        pos = key.find("|", pos + 1)
+    return False
+
+
+def _diff(
+    ctx: PlanContext, source: str, wanted: dict[str, dict[str, Any]], bad_bases: set[str]
+) -> None:
     existing = {key: row for (src, key), row in ctx.directory.lessons.items() if src == source}
     today = ctx.today
     for key in sorted(wanted):
@@ -92,7 +113,8 @@ def _diff(ctx: PlanContext, source: str, wanted: dict[str, dict[str, Any]]) -> N
         if changed:
             _update(ctx, row, changed)
     for key, row in existing.items():
-        if key not in wanted and not row.removed and row.start.date() >= today:
+        gone = key not in wanted and not row.removed and row.start.date() >= today
+        if gone and not _of_bad_row(key, bad_bases):  # a row that cannot be read is not gone
             _update(ctx, row, {"removed": True})
 
 

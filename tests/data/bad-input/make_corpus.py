@@ -460,6 +460,21 @@ def schedule_header_only() -> bytes:
     return _schedule()
 
 
+def schedule_without_final_blank_line() -> bytes:
+    return _schedule(_lesson(), _lesson(day="Onsdag")).rstrip(b"\r\n") + b"\r\n"
+
+
+def schedule_stray_cp1252_byte() -> bytes:
+    text = _schedule(*(_lesson(start=f"{8 + n}:10") for n in range(4))).decode("cp1252")
+    stray = _replace_once(text, "Måndag\t9:10", "M\x00ndag\t9:10").encode("utf-8")
+    return stray.replace(b"\x00", b"\xe5")  # one cp1252 å in an otherwise UTF-8 file
+
+
+def schedule_base_year_9968() -> bytes:
+    text = _schedule(_lesson()).decode("cp1252")
+    return _replace_once(text, "BaseYear=1994", "BaseYear=9968").encode("cp1252")
+
+
 CASES = [
     Case("truncated-persons-page", "persons/page2.json cut off in the middle of a record.",
          "error", "persons/page2.json, line", truncated_persons_page),
@@ -584,6 +599,14 @@ CASES = [
          "error", "schedule.txt", schedules={"schedule.txt": schedule_utf16}),
     Case("schedule-without-lessons", "A schedule whose Lesson table has a header but no rows.",
          "ok", "", schedules={"schedule.txt": schedule_header_only}),
+    Case("schedule-without-final-blank-line", "A schedule that ends with its last Lesson row "
+         "and one line break, as real exports do: complete.", "ok", "",
+         schedules={"schedule.txt": schedule_without_final_blank_line}),
+    Case("schedule-stray-cp1252-byte", "A UTF-8 schedule with one cp1252 byte in one Lesson "
+         "row: read as UTF-8, that row skipped.", "issue", "not valid UTF-8",
+         schedules={"schedule.txt": schedule_stray_cp1252_byte}),
+    Case("schedule-base-year-9968", "A schedule head with BaseYear=9968 (the school year 9999).",
+         "error", "schedule.txt, line", schedules={"schedule.txt": schedule_base_year_9968}),
     Case("changed-bundle-with-cut-schedule", "A valid bundle with one family name changed, "
          "given with a cut-off schedule: the run fails, so the name must not change.",
          "error", "schedule.txt, line", family_name_changed,

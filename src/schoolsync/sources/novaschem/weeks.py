@@ -9,8 +9,8 @@ from __future__ import annotations
 import re
 from datetime import date, timedelta
 
-_RANGE = re.compile(r"^\s*(\d{1,2})\s*(?:-\s*(\d{1,2}))?\s*$")
-_DAY_MONTH = re.compile(r"^\s*(\d{1,2})/(\d{1,2})\s*$")
+_RANGE = re.compile(r"^\s*([0-9]{1,2})\s*(?:-\s*([0-9]{1,2}))?\s*$")
+_DAY_MONTH = re.compile(r"^\s*([0-9]{1,2})/([0-9]{1,2})\s*$")
 AUTUMN_FROM_WEEK = 27  # weeks from here on are autumn weeks (the school year's first year)
 AUTUMN_FROM_MONTH = 7
 
