@@ -138,6 +138,28 @@ class CliResult:
     err: str
 
 
+def invoke(*args: str, env: dict[str, str] | None = None) -> CliResult:
+    """Run ``schoolsync`` in this process (through ``main()``, as the console script does).
+
+    Much faster than :func:`run_cli`; use the subprocess only for signals, pipes and locks.
+    """
+    from click.testing import CliRunner
+
+    from schoolsync.cli import main
+
+    runner = CliRunner(env={"COLUMNS": "200", **(env or {})})
+    code: int = 0
+    with runner.isolation() as streams:
+        try:
+            main(list(args))
+        except SystemExit as exc:
+            code = exc.code if isinstance(exc.code, int) else (0 if exc.code is None else 1)
+        sys.stdout.flush()
+        sys.stderr.flush()
+        out, err = streams[0].getvalue(), streams[1].getvalue()
+    return CliResult(code, out.decode("utf-8", "replace"), err.decode("utf-8", "replace"))
+
+
 def run_cli(*args: str, cwd: Path | None = None, env: dict[str, str] | None = None) -> CliResult:
     """Run the real ``schoolsync`` command in a subprocess."""
     full_env = {**os.environ, "COLUMNS": "200", "PYTHONIOENCODING": "utf-8", **(env or {})}

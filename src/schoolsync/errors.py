@@ -11,10 +11,14 @@ The tree::
     ├── InputError                  a source (register export, schedule file) cannot be read
     ├── ConfigError                 the settings file is wrong
     ├── DatabaseError               the directory database is unreachable, full or refuses
+    │   └── NewerDirectoryError     the directory was written by a newer schoolsync
+    ├── NoDirectoryError            there is no directory at the database URL (read-only
+    │                               commands never create one)
     ├── DirectoryBusyError          another sync holds the directory
     ├── NotFoundError               a run, user, class or group named on the command line
-    └── ConflictError               a command would break the directory (e.g. a rekey onto a
-                                    number that is taken)
+    ├── ConflictError               a command would break the directory (e.g. a rekey onto a
+    │                               number that is taken)
+    └── OutputError                 stdout cannot be written (a full device)
 """
 
 from __future__ import annotations
@@ -72,6 +76,30 @@ class ConfigError(SchoolsyncError):
 
 class DatabaseError(SchoolsyncError):
     """The directory database cannot be reached or refused a write. Nothing was applied."""
+
+
+class NewerDirectoryError(DatabaseError):
+    """The directory's schema revision is unknown to this schoolsync: a newer one wrote it."""
+
+
+class NoDirectoryError(SchoolsyncError):
+    """There is no schoolsync directory at the database URL; only sync, demo and init make one."""
+
+
+class OutputError(SchoolsyncError):
+    """The output (stdout) could not be written: a full device, or a pipe closed by its reader.
+
+    Attributes:
+        broken_pipe: True when the reader closed the pipe (``| head``).
+        reason: The operating system's words for the failure.
+    """
+
+    def __init__(
+        self, message: str, hint: str = "", *, broken_pipe: bool = False, reason: str = ""
+    ) -> None:
+        super().__init__(message, hint)
+        self.broken_pipe = broken_pipe
+        self.reason = reason
 
 
 class DirectoryBusyError(SchoolsyncError):

@@ -77,10 +77,19 @@ def export_directory(
                 "_open": is_open(link.end_date, today),
             }
         )
-    civic_of = {r.id: r.civic_no for r in conn.execute(select(t.users.c.id, t.users.c.civic_no))}
+    civic_of: dict[str, str] = {}
+    protected: set[str] = set()
+    for uid, civic, is_protected in conn.execute(
+        select(t.users.c.id, t.users.c.civic_no, t.users.c.protected)
+    ):
+        civic_of[uid] = civic
+        if is_protected:
+            protected.add(uid)
     guardians: dict[str, list[dict[str, Any]]] = defaultdict(list)
     g = t.guardianships.c
     for gs in conn.execute(select(g.guardian_id, g.student_id, g.relation, g.end_date)):
+        if gs.student_id in protected or gs.guardian_id in protected:
+            continue  # R11: a protected person's family would point back to them
         guardians[gs.student_id].append(
             {
                 "civic_no": civic_of[gs.guardian_id],
@@ -153,7 +162,7 @@ def export_lessons(
     )  # fmt: skip
     if start is not None:
         query = query.where(ls.start >= datetime.combine(start, time.min))
-    if end is not None:
+    if end is not None and end < date.max:
         query = query.where(ls.start < datetime.combine(end + timedelta(days=1), time.min))
     lessons = [
         {
@@ -174,7 +183,7 @@ def export_lessons(
 
 def visible(start: date | None, today: date, lead_days: int) -> bool:
     """R5.4: shown in the platform from ``lead_days`` before the start date."""
-    return start is None or start - timedelta(days=lead_days) <= today
+    return start is None or (start - today).days <= lead_days  # no date arithmetic to overflow
 
 
 def _groups(

@@ -24,7 +24,7 @@ class _Section(BaseModel):
 class SchoolSetting(_Section):
     """One directory school fed by one or more register units (R4.2)."""
 
-    name: str = Field(min_length=1)
+    name: str = Field(min_length=1, max_length=250)  # a school's name in the directory
     units: list[str] = Field(min_length=1)
     mentor_source: Literal["assignment", "none"] | None = None
 
@@ -82,12 +82,24 @@ class LockSettings(_Section):
         )
 
 
+class SourceSettings(_Section):
+    """The ``[sources]`` table: limits on what is read."""
+
+    max_file_mb: int = Field(default=4096, ge=1, le=1024 * 1024)
+
+    @property
+    def max_file_bytes(self) -> int:
+        """The largest file read, in bytes."""
+        return self.max_file_mb * 1024 * 1024
+
+
 class Settings(_Section):
     """All settings."""
 
     schools: list[SchoolSetting] = Field(default_factory=list)
     sync: SyncSettings = Field(default_factory=SyncSettings)
     locks: LockSettings = Field(default_factory=LockSettings)
+    sources: SourceSettings = Field(default_factory=SourceSettings)
 
     @field_validator("schools")
     @classmethod
@@ -131,10 +143,21 @@ def load_settings(path: Path | None) -> Settings:
             data = tomllib.load(fh)
     except tomllib.TOMLDecodeError as exc:
         raise ConfigError(f"The settings file {path} is not valid TOML: {exc}.") from exc
+    except RecursionError as exc:
+        raise ConfigError(
+            f"The settings file {path} is nested too deeply to be read (arrays or tables "
+            f"inside each other thousands of levels deep).",
+            "See the Settings section of the README for what the file holds.",
+        ) from exc
     except (OSError, UnicodeDecodeError) as exc:
         raise ConfigError(f"The settings file {path} cannot be read: {exc}.") from exc
     try:
         return Settings.model_validate(data)
+    except RecursionError as exc:
+        raise ConfigError(
+            f"The settings file {path} holds a value nested too deeply to be checked.",
+            "See the Settings section of the README for the allowed values.",
+        ) from exc
     except ValidationError as exc:
         err = exc.errors(include_url=False)[0]
         where = ".".join(str(p) for p in err["loc"]) or "(top level)"

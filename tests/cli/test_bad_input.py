@@ -1,7 +1,7 @@
 """Every broken input of ``tests/data/bad-input`` through the real ``schoolsync sync`` command.
 
-Each case starts from a directory that holds the example bundle, then syncs the case's sources in
-a subprocess and checks the contract for bad input:
+Each case starts from a directory that holds the example bundle, then syncs the case's sources
+through the command line (``main()``, in-process) and checks the contract for bad input:
 
 - ``issue`` / ``ok``: exit 0, the run applied, and (``issue``) the report names the problem;
 - ``error``: exit 1 with a sentence on stderr that names the file, and the directory unchanged;
@@ -9,9 +9,8 @@ a subprocess and checks the contract for bad input:
 - never exit 2, never a traceback or an internal error, and nobody who was active is ended
   unless the case says that person really left.
 
-The baseline sync and the exports run in-process (the same ``export_directory`` that
-``export --json`` prints); only the case's sync runs as a subprocess, to keep the test fast.
-The corpus is written by ``tests/data/bad-input/make_corpus.py``.
+The baseline sync and the exports use the engine directly (the same ``export_directory`` that
+``export --json`` prints). The corpus is written by ``tests/data/bad-input/make_corpus.py``.
 """
 
 from __future__ import annotations
@@ -23,7 +22,7 @@ from typing import Any
 
 import pytest
 
-from tests.conftest import EXAMPLE_BUNDLE, ROOT, TODAY, Directory, run_cli
+from tests.conftest import EXAMPLE_BUNDLE, ROOT, TODAY, Directory, invoke
 
 CORPUS = ROOT / "tests" / "data" / "bad-input"
 CASES = sorted(p for p in CORPUS.iterdir() if (p / "case.json").is_file())
@@ -82,7 +81,7 @@ def test_a_bad_input_ends_in_an_issue_an_error_or_a_hold_and_never_half_applies(
     assert directory.sync(EXAMPLE_BUNDLE).status == "applied"
     before = directory.export()
 
-    result = run_cli(
+    result = invoke(
         "--db", db_url, "--today", TODAY.isoformat(), "sync", "--json", *map(str, sources)
     )  # fmt: skip
     after = directory.export()

@@ -11,7 +11,7 @@ import pytest
 
 from schoolsync.cli import cli
 from tests.builder import PNR, school
-from tests.conftest import EXAMPLE_BUNDLE, run_cli
+from tests.conftest import EXAMPLE_BUNDLE, invoke, run_cli
 
 TODAY = "2025-10-15"
 
@@ -123,10 +123,11 @@ def test_user_edit_sets_and_clears_email(tmp_path: Path) -> None:
 
 def test_user_edit_of_unknown_or_invalid_number_fails_with_a_sentence(tmp_path: Path) -> None:
     db = ["--db", f"sqlite:///{tmp_path / 'd.db'}"]
-    unknown = run_cli(*db, "user", "edit", PNR[3], "--email", "x@y.invalid")
-    assert unknown.code == 1 and "No user has the personnummer" in unknown.err
-    invalid = run_cli(*db, "user", "edit", "201201012381", "--email", "x@y.invalid")
-    assert invalid.code == 1 and "not a valid personnummer" in invalid.err
+    assert invoke(*db, "init").code == 0
+    unknown = invoke(*db, "user", "edit", PNR[3], "--email", "x@y.invalid")
+    assert unknown.code == 1 and "No user has the personnummer 20120102-****" in unknown.err
+    invalid = invoke(*db, "user", "edit", "201201012381", "--email", "x@y.invalid")
+    assert invalid.code == 1 and "20120101-**** is not valid" in invalid.err
     assert "Traceback" not in unknown.err + invalid.err
     usage = run_cli(*db, "user", "edit", PNR[3])
     assert usage.code == 2
@@ -234,7 +235,8 @@ def test_unreachable_database_fails_naming_it_without_the_password(tmp_path: Pat
 
 
 def test_unknown_run_fails_with_a_hint(tmp_path: Path) -> None:
-    result = run_cli("--db", f"sqlite:///{tmp_path / 'd.db'}", "runs", "show", "99")
+    assert invoke("--db", f"sqlite:///{tmp_path / 'd.db'}", "init").code == 0
+    result = invoke("--db", f"sqlite:///{tmp_path / 'd.db'}", "runs", "show", "99")
     assert result.code == 1 and "no run 99" in result.err and "schoolsync runs" in result.err
 
 

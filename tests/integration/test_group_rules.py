@@ -183,7 +183,10 @@ def test_r6_4_a_group_gone_from_the_register_is_archived_not_deleted(
     before = directory.counts()
     b.groups = [g for g in b.groups if g["id"] != ids["ma7a"]]
     b.activities = []
-    result = directory.sync(b.write(tmp_path / "b"))
+    held = directory.sync(b.write(tmp_path / "b"))  # R10: no activities at all any more
+    assert held.status == "held"
+    assert find(directory.export(), "groups", "Ma 7A")["status"] == "active"
+    result = directory.sync(b.write(tmp_path / "b"), allow_mass_changes=True)
     assert result.changes["groups"]["archived"] == 1
     assert result.changes["memberships"]["ended"] == 3  # two students and the teacher
     assert directory.counts()["groups"] == before["groups"]

@@ -21,7 +21,12 @@ from sqlalchemy.engine import Connection
 from schoolsync.cli import render
 from schoolsync.cli.app import Env, cli, pass_env
 from schoolsync.domain.near import describe_near
-from schoolsync.domain.personnummer import CivicNoError, parse_civic_no
+from schoolsync.domain.personnummer import (
+    CivicNoError,
+    mask_civic_no,
+    mask_details,
+    parse_civic_no,
+)
 from schoolsync.engine.accounts import merge_users, rekey_user
 from schoolsync.engine.apply import now
 from schoolsync.engine.changeset import ENTITY_GROUP
@@ -36,7 +41,7 @@ def canonical_civic_no(text: str, env: Env) -> str:
         return parse_civic_no(text, today=env.today).value
     except CivicNoError as exc:
         raise SchoolsyncError(
-            f"{text!r} is not a valid personnummer: {exc}.",
+            f"The personnummer {mask_civic_no(text, today=env.today)} is not valid: {exc}.",
             "Give it as YYYYMMDDNNNN, YYYYMMDD-NNNN or YYMMDD-NNNN.",
         ) from exc
 
@@ -61,7 +66,7 @@ class Recorder:
         """Add a change-log entry to this run."""
         self.entries.append(
             {"run_id": self.run_id, "entity": entity, "entity_id": entity_id, "action": action,
-             "details": details}
+             "details": mask_details(details)}
         )  # fmt: skip
 
 
@@ -108,7 +113,7 @@ def user_edit(env: Env, civic_no: str, email: str | None, mobile: str | None) ->
         ).first()
         if row is None:
             raise NotFoundError(
-                f"No user has the personnummer {civic_no}.",
+                f"No user has the personnummer {mask_civic_no(number, today=env.today)}.",
                 "Check the number; list users with: schoolsync export --json",
             )
         changed = {
@@ -193,7 +198,7 @@ def _rename(env: Env, kind: str, old: str, new: str, school_name: str) -> None:
                 describe_near(school_name, known) or "List the schools with: schoolsync export",
             )
         mine = (g.school_id == school_id) & (g.kind == kind)
-        row = conn.execute(select(g.id).where(mine, g.name == old)).first()
+        row = conn.execute(select(g.id, g.register_name).where(mine, g.name == old)).first()
         if row is None:
             names = conn.execute(select(g.name).where(mine)).scalars()
             raise NotFoundError(
@@ -205,8 +210,17 @@ def _rename(env: Env, kind: str, old: str, new: str, school_name: str) -> None:
                 f"{school_name} already has a {word} named {new!r}, so {old!r} was not renamed.",
                 "Choose another name, or rename the other one first.",
             )
+        # What the register calls it until it is renamed there too (R5.3); a second rename
+        # keeps the register's name, and renaming back to it leaves nothing pending.
+        register_name = old if row.register_name is None else row.register_name
         conn.execute(
-            t.groups.update().where(g.id == row.id).values(name=new, updated_run_id=run.run_id)
+            t.groups.update()
+            .where(g.id == row.id)
+            .values(
+                name=new,
+                register_name=None if register_name == new else register_name,
+                updated_run_id=run.run_id,
+            )
         )
         run.log(word, row.id, "renamed", {"name": [old, new], "kind": kind})
     render.console.print(

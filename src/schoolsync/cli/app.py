@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import math
+import shutil
 import tempfile
 from dataclasses import dataclass, field
 from datetime import date, datetime
@@ -9,6 +11,7 @@ from pathlib import Path
 from typing import Any
 
 import click
+from rich.markup import escape
 
 from schoolsync import __version__
 from schoolsync.cli import render
@@ -18,29 +21,62 @@ from schoolsync.export import export_directory
 from schoolsync.settings import Settings, load_settings
 from schoolsync.sources.detect import FORMATS
 from schoolsync.store.db import Store
-from schoolsync.store.runs import get_run, list_runs, run_changes
+from schoolsync.store.runs import count_changes, get_run, list_runs, run_changes
+
+FIRST_DAY = date(1900, 1, 1)
+LAST_DAY = date(2200, 12, 31)
+"""The dates the directory holds; --today, --from and --to outside them are usage errors."""
+
+MAX_RUN_ID = 2**63 - 1
 
 
 @dataclass
 class Env:
-    """What the global options give every command; the store and settings open lazily."""
+    """What the global options give every command; the store and settings open lazily.
+
+    Attributes:
+        committed: ``(run id, status)`` of the run this command committed, once it has: from
+            then on the command's outcome is that run's, whatever happens while reporting it.
+    """
 
     db_url: str | None = None
     config: Path | None = None
     today_option: date | None = None
+    committed: tuple[int, str] | None = None
     _store: Store | None = field(default=None, repr=False)
     _settings: Settings | None = field(default=None, repr=False)
+    _checked: bool = field(default=False, repr=False)
 
     @property
     def today(self) -> date:
         """``--today``, else the real date."""
         return self.today_option or date.today()
 
-    def store(self) -> Store:
-        """The directory database, migrated on first use."""
+    def store(self, *, create: bool = False) -> Store:
+        """The directory database.
+
+        Args:
+            create: False (every command but sync, demo and init): the directory must exist;
+                one made by an older schoolsync is upgraded first (under the run lock), a
+                missing one is an error and nothing is created. True: the directory may not
+                exist yet; the caller creates or upgrades it under its run lock.
+
+        Raises:
+            NoDirectoryError: When ``create`` is false and there is no directory.
+            NewerDirectoryError: When a newer schoolsync wrote the directory.
+        """
         if self._store is None:
-            self._store = Store(self.db_url)
+            self._store = Store(self.db_url, migrate=False)
+        if not self._checked:
+            self._store.revision()  # a directory from a newer schoolsync stops every command
+            if not create:
+                self._store.migrate(create=False)
+            self._checked = True
         return self._store
+
+    def mark_committed(self, run_id: int, status: str) -> None:
+        """Remember that run ``run_id`` committed (``applied`` or ``held``)."""
+        self.committed = (run_id, status)
 
     def settings(self) -> Settings:
         """The settings file's values (defaults when there is none)."""
@@ -56,9 +92,36 @@ def _date(_ctx: click.Context, _param: click.Parameter, value: str | None) -> da
     if value is None:
         return None
     try:
-        return datetime.strptime(value, "%Y-%m-%d").date()
+        parsed = datetime.strptime(value, "%Y-%m-%d").date()
     except ValueError as exc:
         raise click.BadParameter(f"{value!r} is not a date written YYYY-MM-DD") from exc
+    if not FIRST_DAY <= parsed <= LAST_DAY:
+        raise click.BadParameter(
+            f"{value} is outside the dates the directory holds "
+            f"({FIRST_DAY.isoformat()} to {LAST_DAY.isoformat()})"
+        )
+    return parsed
+
+
+def _seconds(_ctx: click.Context, _param: click.Parameter, value: float) -> float:
+    if not math.isfinite(value) or value < 0:
+        raise click.BadParameter(f"{value} is not a number of seconds (0 or more)")
+    return value
+
+
+def wait_option(func: Any) -> Any:
+    """``--wait SECONDS``: wait this long for another run that holds the directory."""
+    return click.option(
+        "--wait",
+        type=float,
+        default=0.0,
+        metavar="SECONDS",
+        callback=_seconds,
+        help="Wait this long for another run that is changing the directory.",
+    )(func)
+
+
+run_id_argument = click.argument("run_id", type=click.IntRange(1, MAX_RUN_ID))
 
 
 def today_option(func: Any) -> Any:
@@ -128,12 +191,7 @@ def cli(
     is_flag=True,
     help="Apply even if a safety lock trips (missing data, many endings); recorded in the run.",
 )
-@click.option(
-    "--wait",
-    default=0.0,
-    metavar="SECONDS",
-    help="Wait this long for another run that is changing the directory.",
-)
+@wait_option
 @today_option
 @pass_env
 def sync_command(
@@ -152,7 +210,7 @@ def sync_command(
     applied), 3 held by a safety lock.
     """
     settings = env.settings()
-    store = env.store()
+    store = env.store(create=True)
     with render.progress_stages(not as_json and render.err_console.is_terminal) as stage:
         result = sync(
             store,
@@ -164,6 +222,7 @@ def sync_command(
             source_format=source_format,
             allow_mass_changes=allow_mass_changes,
             wait=wait,
+            on_commit=env.mark_committed,
         )
     show_result(result, as_json)
     return result.exit_code
@@ -242,7 +301,8 @@ def export_command(
 
 @cli.group("runs", invoke_without_command=True)
 @click.option("--json", "as_json", is_flag=True, help="Print the runs as JSON.")
-@click.option("--limit", default=20, show_default=True, help="How many runs to list.")
+@click.option("--limit", default=20, show_default=True, type=click.IntRange(1, MAX_RUN_ID),
+              help="How many runs to list.")  # fmt: skip
 @click.pass_context
 def runs_group(ctx: click.Context, as_json: bool, limit: int) -> None:
     """List past runs, newest first (``runs show ID`` for one run)."""
@@ -302,15 +362,20 @@ def _run_summary(run: dict[str, Any]) -> dict[str, Any]:
 
 
 @runs_group.command("show")
-@click.argument("run_id", type=int)
+@run_id_argument
 @click.option("--json", "as_json", is_flag=True, help="Print the run report as JSON.")
 @click.option("--log", "show_log", is_flag=True, help="Include the whole change log.")
+@click.option("--all", "show_all", is_flag=True, help="List every issue with its message.")
 @pass_env
-def runs_show(env: Env, run_id: int, as_json: bool, show_log: bool) -> None:
-    """Show one run: its changes and the issues it found."""
+def runs_show(env: Env, run_id: int, as_json: bool, show_log: bool, show_all: bool) -> None:
+    """Show one run: its verdict and why, its changes, its issues by code and its change log.
+
+    The full list of issues is behind --all and the whole change log behind --log.
+    """
     with env.store().connect() as conn:
         run = get_run(conn, run_id)
-        log = run_changes(conn, run_id, None if show_log or as_json else 40)
+        log = run_changes(conn, run_id, None if show_log or as_json else LOG_PREVIEW + 1)
+        total = len(log) if show_log or as_json else count_changes(conn, run_id)
     report = _run_summary(run)
     report["issues"] = run["issues"]
     if as_json:
@@ -322,21 +387,77 @@ def runs_show(env: Env, run_id: int, as_json: bool, show_log: bool) -> None:
         f"[bold]Run {run_id}[/] {run['kind']} {run['status']} by {run['who']} "
         f"(today = {report['today']}, started {report['started_at']})"
     )
+    for line in verdict_lines(run):
+        render.console.print(line)
     if run["message"]:
         render.console.print(run["message"])
-    render.console.print(render.changes_table(run["summary"] or {}))
+    title = "What the run would have changed" if run["status"] == "held" else "Changes"
+    render.console.print(render.changes_table(run["summary"] or {}, title))
     if run["issues"]:
-        render.console.print(render.issues_table(run["issues"]))
+        render.console.print(render.issues_by_code_table(run["issues"]))
+        if show_all:
+            render.console.print(render.issues_table(run["issues"]))
+        else:
+            render.console.print(
+                f"{len(run['issues'])} issue(s); list them with their messages: "
+                f"schoolsync runs show {run_id} --all"
+            )
+    else:
+        render.console.print("No issues.")
     from schoolsync.cli.changelog import change_log_table
 
     if log:
-        render.console.print(change_log_table(env, log))
+        shown = log if show_log else log[:LOG_PREVIEW]
+        render.console.print(change_log_table(env, shown))
+        if total > len(shown):
+            render.console.print(
+                f"{total - len(shown)} more change(s), use --log: schoolsync runs show {run_id} "
+                f"--log"
+            )
+
+
+LOG_PREVIEW = 40
+"""How many change-log entries ``runs show`` prints without --log."""
+
+
+def verdict_lines(run: dict[str, Any]) -> list[str]:
+    """What became of a run, and why, for the top of ``runs show``."""
+    options = run["options"] or {}
+    status = run["status"]
+    if status == "held":
+        locks = ", ".join(options.get("held_by", [])) or "a safety lock"
+        lines = [f"[bold red]Held by a safety lock ({locks}): nothing was applied.[/]"]
+        lines += [
+            f"  - {escape(i['message'])}" for i in run["issues"] if i["code"].startswith("lock-")
+        ]
+        if options.get("approved_by_run"):
+            lines.append(
+                f"[bold]Approved[/] by {escape(str(options.get('approved_by', '?')))} at "
+                f"{options.get('approved_at', '?')}: applied as run {options['approved_by_run']} "
+                f"(schoolsync runs show {options['approved_by_run']})."
+            )
+        else:
+            lines.append(
+                f"Not approved. To apply it once you have checked the export: schoolsync runs "
+                f"approve {run['id']}"
+            )
+        return lines
+    if status == "applied":
+        line = "[bold]Applied.[/]"
+        if options.get("approves_run"):
+            line += f" It approved the held run {options['approves_run']}."
+        if options.get("overridden_locks"):
+            line += f" Safety locks overridden: {', '.join(options['overridden_locks'])}."
+        return [line]
+    if status == "failed":
+        return ["[bold red]Failed: nothing was applied.[/]"]
+    return [f"[bold]{escape(status)}[/]"]
 
 
 @runs_group.command("approve")
-@click.argument("run_id", type=int)
+@run_id_argument
 @click.option("--json", "as_json", is_flag=True, help="Print the run report as JSON.")
-@click.option("--wait", default=0.0, metavar="SECONDS", help="Wait for another run this long.")
+@wait_option
 @today_option
 @pass_env
 def runs_approve(env: Env, run_id: int, as_json: bool, wait: float) -> int:
@@ -347,7 +468,15 @@ def runs_approve(env: Env, run_id: int, as_json: bool, wait: float) -> int:
     from schoolsync.engine.run import approve
 
     with render.progress_stages(not as_json and render.err_console.is_terminal) as stage:
-        result = approve(env.store(), run_id, env.settings(), env.today, stage=stage, wait=wait)
+        result = approve(
+            env.store(),
+            run_id,
+            env.settings(),
+            env.today,
+            stage=stage,
+            wait=wait,
+            on_commit=env.mark_committed,
+        )
     show_result(result, as_json)
     return result.exit_code
 
@@ -364,32 +493,88 @@ size_option = click.option(
 @cli.command("demo")
 @size_option
 @click.option("--seed", default=1, show_default=True, help="Seed of the generated data.")
+@click.option(
+    "--keep",
+    type=click.Path(path_type=Path, file_okay=False),
+    help="Write the generated bundle to this folder and keep it (default: a temporary folder).",
+)
 @today_option
 @pass_env
-def demo_command(env: Env, size: str, seed: int) -> None:
-    """Generate the synthetic municipality and sync it into the directory."""
+def demo_command(env: Env, size: str, seed: int, keep: Path | None) -> int:
+    """Generate the synthetic municipality and sync it into the directory.
+
+    Exit status as for sync: 0 applied, 3 held by a safety lock. A held run's bundle is kept
+    (in --keep DIR, else in a folder the message names), so that runs approve can apply it.
+    """
     from schoolsync.generate import generate_bundle
 
-    with tempfile.TemporaryDirectory(prefix="schoolsync-demo-") as tmp:
-        summary = generate_bundle(Path(tmp) / "bundle", size, seed=seed, today=env.today)
+    store = env.store(create=True)
+    folder = keep if keep is not None else Path(tempfile.mkdtemp(prefix="schoolsync-demo-"))
+    bundle = folder if keep is not None else folder / "bundle"
+    result: RunResult | None = None
+    try:
+        try:
+            summary = generate_bundle(bundle, size, seed=seed, today=env.today)
+        except OSError as exc:
+            raise SchoolsyncError(
+                f"Cannot write the demo bundle to {bundle}: {exc.strerror or exc}.",
+                "Choose a --keep folder you may write to.",
+            ) from exc
         render.console.print(
             f"Generated a {size} municipality: {summary.schools} school(s), "
             f"{summary.students} students, {summary.staff} staff, {summary.guardians} guardians "
             f"(seed {seed})."
         )
-        store = env.store()
         render.console.print(
             f"Syncing it and its {len(summary.schedules)} schedule export(s) "
             f"({summary.dated_lessons} dated lessons) into {store.display} ..."
         )
-        sources = [Path(tmp) / "bundle", *summary.schedules]
+        sources = [bundle, *summary.schedules]
         with render.progress_stages(True) as stage:
-            result = sync(store, sources, env.settings(), env.today, stage=stage)
+            result = sync(
+                store, sources, env.settings(), env.today, stage=stage,
+                on_commit=env.mark_committed,
+            )  # fmt: skip
+    finally:
+        if keep is None and (result is None or result.status != "held"):
+            shutil.rmtree(folder, ignore_errors=True)
     show_result(result, False)
+    if result.status == "held":
+        render.console.print(
+            f"The generated bundle is kept in {bundle}, so that the approval can read it; "
+            f"delete the folder when you are done."
+        )
+        return result.exit_code
+    if keep is not None:
+        render.console.print(f"The generated bundle is in {bundle}.")
     render.console.print(
         "Next: schoolsync export | schoolsync runs | schoolsync runs show "
         f"{result.run_id} | schoolsync export --json"
     )
+    return result.exit_code
+
+
+@cli.command("init")
+@wait_option
+@pass_env
+def init_command(env: Env, wait: float) -> None:
+    """Create an empty directory at --db, or upgrade one made by an older schoolsync.
+
+    Only init, sync and demo create a directory; every other command needs an existing one.
+    Running init on an up-to-date directory changes nothing.
+    """
+    store = env.store(create=True)
+    before = store.revision()
+    store.migrate(create=True, wait=wait)
+    after = store.revision()
+    if before is None:
+        render.console.print(f"Created an empty directory at {store.display} (schema {after}).")
+    elif before != after:
+        render.console.print(
+            f"Upgraded the directory at {store.display} from schema {before} to {after}."
+        )
+    else:
+        render.console.print(f"The directory at {store.display} is up to date (schema {after}).")
 
 
 @cli.command("generate")

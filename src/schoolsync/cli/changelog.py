@@ -16,10 +16,13 @@ if TYPE_CHECKING:
 _MASKED_FIELDS = {"civic_no"}
 
 
-def _describe_details(details: dict[str, Any]) -> str:
+def _describe_details(details: dict[str, Any], schools: dict[str, str] | None = None) -> str:
     parts = []
     for name, value in details.items():
         if name in ("user_id",):
+            continue
+        if name == "school_id" and not isinstance(value, list):
+            parts.append(f"school: {(schools or {}).get(str(value), value)}")
             continue
         if isinstance(value, list) and len(value) == 2:
             old, new = value
@@ -32,19 +35,25 @@ def _describe_details(details: dict[str, Any]) -> str:
 
 
 def change_log_table(env: Env, log: list[dict[str, Any]]) -> Table:
-    """A table of change-log entries, naming users by name and masked personnummer."""
+    """A table of change-log entries, naming users (masked personnummer) and schools by name."""
     user_ids = {e["entity_id"] for e in log if e["entity"] == "user"}
     user_ids |= {e["details"].get("user_id") for e in log if e["details"].get("user_id")}
+    school_ids = {str(e["details"]["school_id"]) for e in log if e["details"].get("school_id")}
     names: dict[str, str] = {}
-    if user_ids:
-        u = t.users.c
+    schools: dict[str, str] = {}
+    if user_ids or school_ids:
+        u, s = t.users.c, t.schools.c
         with env.store().connect() as conn:
-            for row in conn.execute(
-                select(u.id, u.given_name, u.family_name, u.civic_no).where(u.id.in_(user_ids))
-            ):
-                names[row.id] = (
-                    f"{row.given_name} {row.family_name} ({mask_civic_no(row.civic_no)})"
-                )
+            if user_ids:
+                for row in conn.execute(
+                    select(u.id, u.given_name, u.family_name, u.civic_no).where(u.id.in_(user_ids))
+                ):
+                    names[row.id] = (
+                        f"{row.given_name} {row.family_name} ({mask_civic_no(row.civic_no)})"
+                    )
+            if school_ids:
+                for school in conn.execute(select(s.id, s.name).where(s.id.in_(school_ids))):
+                    schools[school.id] = school.name
     table = Table(title="Change log", title_justify="left")
     for name in ("entity", "action", "who / what", "details"):
         table.add_column(name, overflow="fold")
@@ -53,5 +62,8 @@ def change_log_table(env: Env, log: list[dict[str, Any]]) -> Table:
             entry["entity_id"] if entry["entity"] == "user" else entry["details"].get("user_id")
         )
         who = names.get(user_id or "", entry["entity_id"])
-        table.add_row(entry["entity"], entry["action"], who, _describe_details(entry["details"]))
+        if entry["entity"] == "school":
+            who = schools.get(entry["entity_id"], who)
+        details = _describe_details(entry["details"], schools)
+        table.add_row(entry["entity"], entry["action"], who, details)
     return table

@@ -10,6 +10,7 @@ from contextlib import contextmanager
 from typing import Any
 
 from rich.console import Console
+from rich.markup import escape
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
 from rich.table import Table
 
@@ -20,6 +21,19 @@ err_console = Console(stderr=True, highlight=False)
 
 ACTION_ORDER = ("created", "updated", "renamed", "ended", "archived", "reactivated")
 SEVERITY_STYLE = {"error": "bold red", "warning": "yellow", "info": "cyan"}
+
+
+def error(message: str, hint: str = "", *, label: str = "") -> None:
+    """A stop message on stderr: the sentence (after a red label), then the hint.
+
+    On a terminal the text wraps to its width; elsewhere (a log file, a cron mail, a pipe) each
+    sentence stays on one line, so that it can be found with grep.
+    """
+    soft = not err_console.is_terminal
+    head = f"[bold red]{escape(label)}[/] " if label else ""
+    err_console.print(head + escape(message), highlight=False, soft_wrap=soft)
+    if hint:
+        err_console.print(escape(hint), highlight=False, soft_wrap=soft)
 
 
 def print_json(data: Any) -> None:
@@ -43,13 +57,17 @@ def changes_table(changes: dict[str, dict[str, int]], title: str = "Changes") ->
     return table
 
 
-def issues_by_code_table(issues: list[Issue]) -> Table:
-    """A table of issue counts per code."""
+def issues_by_code_table(issues: list[Issue] | list[dict[str, str]]) -> Table:
+    """A table of issue counts per code (issues of a run, or as stored)."""
     table = Table(title="Issues by code", title_justify="left")
     for name in ("code", "severity", "rule", "count", "what"):
         table.add_column(name, justify="right" if name == "count" else "left")
-    for code, count in sorted(Counter(i.code for i in issues).items()):
-        kind = KINDS[code]
+    codes = Counter(i.code if isinstance(i, Issue) else i["code"] for i in issues)
+    for code, count in sorted(codes.items()):
+        kind = KINDS.get(code)
+        if kind is None:  # a code of an older schoolsync, kept in the run history
+            table.add_row(code, "", "", str(count), "")
+            continue
         style = SEVERITY_STYLE[kind.severity]
         table.add_row(code, f"[{style}]{kind.severity}[/]", kind.rule, str(count), kind.title)
     return table

@@ -36,8 +36,11 @@ _KINDS = [
     IssueKind("duplicate-civic-no", "error", "R1.7", "Personnummer twice in one read"),
     IssueKind("duplicate-id", "error", "R1.7", "Register id twice in one read"),
     IssueKind("invalid-record", "error", "R1.1", "Record that cannot be read"),
+    IssueKind("invalid-element", "warning", "R1.1", "Part of a record that cannot be read"),
+    IssueKind("assumed-value", "info", "R9", "Value read by assumption, not as written"),
     IssueKind("absence-ending-suspended", "warning", "R3.1", "Absence from the read not used"),
     IssueKind("unknown-unit", "warning", "R4.2", "Reference to a unit that is not a school"),
+    IssueKind("duplicate-unit-code", "warning", "R4.2", "Two units with one skolenhetskod"),
     IssueKind("unknown-reference", "warning", "R9", "Reference to a missing record"),
     IssueKind("duty-without-person", "info", "R4.1", "Duty without a person"),
     IssueKind("protected-identity-excluded", "info", "R11", "Protected persons left out"),
@@ -47,6 +50,7 @@ _KINDS = [
     IssueKind("class-name-comma", "error", "R5.2", "Comma in a class name"),
     IssueKind("group-renamed", "info", "R5.3", "Renamed under a stable id"),
     IssueKind("possible-rename", "warning", "R5.3", "Possible rename done in the wrong order"),
+    IssueKind("rename-pending", "warning", "R5.3", "Rename not yet done in the register"),
     IssueKind("group-name-reused", "warning", "R6.3", "Group name reused for a new term"),
     IssueKind("duplicate-group-name", "error", "R6.1", "Two groups with one name"),
     IssueKind("schedule-bad-row", "warning", "R8", "Schedule row that makes no sense"),
@@ -71,11 +75,14 @@ class Issue:
         message: A sentence: what, where, and what to do.
         subject: What it is about, in the admin's words (a masked personnummer, a group name,
             a file and record); never a full personnummer.
+        persons: Register ids of the persons the message names. Never shown; stored so that
+            every issue about a person is scrubbed when they become protected (R11).
     """
 
     code: str
     message: str
     subject: str = ""
+    persons: tuple[str, ...] = ()
 
     @property
     def severity(self) -> Severity:
@@ -98,20 +105,21 @@ class Issue:
         }
 
 
-def issue(code: str, message: str, subject: str = "") -> Issue:
+def issue(code: str, message: str, subject: str = "", persons: tuple[str, ...] = ()) -> Issue:
     """Make an issue, checking that its code is known.
 
     Args:
         code: A code from ``KINDS``.
         message: What, where, what to do.
         subject: What it is about (never a full personnummer).
+        persons: Register ids of the persons the message names.
 
     Returns:
         The issue.
     """
     if code not in KINDS:
         raise KeyError(f"unknown issue code {code!r}")
-    return Issue(code, message, subject)
+    return Issue(code, message, subject, persons)
 
 
 def sort_issues(issues: list[Issue]) -> list[Issue]:

@@ -33,7 +33,7 @@ from __future__ import annotations
 import datetime
 import re
 from dataclasses import dataclass
-from typing import Final, Literal, TypeAlias
+from typing import Any, Final, Literal, TypeAlias
 
 __all__ = [
     "CivicNo",
@@ -311,3 +311,19 @@ def birth_date_of(value: str) -> datetime.date | None:
         return parse_civic_no(value).birth_date
     except CivicNoError:
         return None
+
+
+def mask_details(details: dict[str, Any], *, today: datetime.date | None = None) -> dict[str, Any]:
+    """A change-log entry's details with every personnummer masked (``civic_no`` values).
+
+    The change log is history that people read (``runs show``); only the export carries full
+    numbers.
+    """
+    if "civic_no" not in details:
+        return details
+    value = details["civic_no"]
+    if isinstance(value, list):
+        masked: Any = [mask_civic_no(v, today=today) if isinstance(v, str) else v for v in value]
+    else:
+        masked = mask_civic_no(value, today=today) if isinstance(value, str) else value
+    return {**details, "civic_no": masked}

@@ -53,7 +53,7 @@ class Enrolment:
 
     unit_id: str
     school_type: str
-    start_date: date
+    start_date: date | None  # None: open (a register that leaves it out)
     end_date: date | None = None
     cancelled: bool = False
     school_year: int | None = None
@@ -150,7 +150,7 @@ class Group:
     group_type: str
     unit_id: str
     ref: RecordRef
-    start_date: date
+    start_date: date | None  # None: open (a register that leaves it out)
     end_date: date | None = None
     school_type: str | None = None
     members: tuple[GroupMember, ...] = ()
@@ -210,6 +210,16 @@ class RegisterSnapshot:
             record that is gone).
         unidentified: Kinds with an unreadable record whose id could not be found either; for
             those kinds absence from the read ends nobody in this run.
+        protected_ids: Register ids of persons whose record could not be used and whose
+            ``securityMarking`` is not exactly ``Ingen``: handled as protected (R11, fail-safe).
+        protected_civics: The personnummer those records carry, as written (used only to find
+            an account; never stored or shown).
+        counts: How many records each kind's files hold, readable or not.
+        partial: Records that lost an unreadable part, by ``endpoint.field`` (e.g.
+            ``duties.assignmentRole``): the register ids of the persons (for activities: the
+            activities) whose data from that field must stay as it was.
+        assumed: What was read by assumption rather than as written, for the run's report:
+            (endpoint, field, what was assumed) to how many values.
         issues: Problems found while reading (record-level; file-level ones raise).
     """
 
@@ -225,6 +235,11 @@ class RegisterSnapshot:
     lessons: Any = None  # a ScheduleSnapshot when the bundle has calendarEvents.json
     unreadable_ids: dict[str, set[str]] = field(default_factory=dict)
     unidentified: set[str] = field(default_factory=set)
+    protected_ids: set[str] = field(default_factory=set)
+    protected_civics: set[str] = field(default_factory=set)
+    counts: dict[str, int] = field(default_factory=dict)
+    partial: dict[str, set[str]] = field(default_factory=dict)
+    assumed: dict[tuple[str, str, str], int] = field(default_factory=dict)
     issues: list[Any] = field(default_factory=list)
 
     def mark_unreadable(self, kind: str, record_id: str | None) -> None:

@@ -33,7 +33,8 @@ def find_user(conn: Connection, key: str, civic: str | None) -> Any:
     row = conn.execute(sa.select(t.users).where(condition)).mappings().first()
     if row is None:
         raise NotFoundError(
-            f"No user has the {'personnummer' if civic else 'id'} {key}.",
+            f"No user has the {'personnummer' if civic else 'id'} "
+            f"{mask_civic_no(civic) if civic else key}.",
             "Check it; list users with: schoolsync export --json",
         )
     return row

@@ -15,6 +15,7 @@ import sqlalchemy as sa
 from sqlalchemy.engine import Connection
 
 from schoolsync.domain.issues import Issue
+from schoolsync.domain.personnummer import mask_details
 from schoolsync.engine.changeset import ChangeSet
 from schoolsync.store import schema as t
 
@@ -104,40 +105,90 @@ def write_changes(conn: Connection, changes: ChangeSet, run_id: int, advance: Pr
             "entity": c.entity,
             "entity_id": c.entity_id,
             "action": c.action,
-            "details": c.details,
+            "details": mask_details(c.details),
         }
         for c in changes.log
     ]
     insert_rows(conn, t.changes, log, advance)
     write_issues(conn, changes.issues, run_id)
-    scrub_history(conn, changes.scrub, run_id)
+    scrub_history(conn, changes.scrub, run_id, changes.protected_persons)
 
 
-def scrub_history(conn: Connection, scrub: list[tuple[str, list[str]]], run_id: int) -> None:
-    """R11: remove what earlier runs recorded about users who are now protected."""
+REMOVED = "(removed: it concerned a person with protected identity)"
+
+
+def _earlier_names(conn: Connection, user_id: str) -> set[str]:
+    """Every name the change log says a user had, as ``given family``."""
+    givens: set[str] = set()
+    families: set[str] = set()
+    for (details,) in conn.execute(
+        sa.select(t.changes.c.details).where(
+            t.changes.c.entity == "user", t.changes.c.entity_id == user_id
+        )
+    ):
+        for name, into in (("given_name", givens), ("family_name", families)):
+            value = details.get(name) if isinstance(details, dict) else None
+            if isinstance(value, list):
+                into.update(v for v in value if isinstance(v, str) and v)
+    return {f"{g} {f}" for g in givens for f in families}
+
+
+def scrub_history(
+    conn: Connection,
+    scrub: list[tuple[str, list[str]]],
+    run_id: int,
+    protected_persons: Iterable[str] = (),
+) -> None:
+    """R11: remove what earlier runs recorded about persons who are now protected.
+
+    Issues are found by the register ids they concern (whatever name or number they used), and,
+    for issues recorded before issues carried those ids, by the user's names (earlier ones too)
+    and masked number.
+    """
+    i = t.run_issues.c
+    ids = sorted(set(protected_persons))
+    for start in range(0, len(ids), 500):
+        concerned = sa.select(t.run_issue_persons.c.issue_id).where(
+            t.run_issue_persons.c.register_id.in_(ids[start : start + 500])
+        )
+        conn.execute(
+            t.run_issues.update()
+            .where(i.id.in_(concerned), i.message != REMOVED)
+            .values(message=REMOVED, subject="")
+        )
     for user_id, texts in scrub:
+        names = set(texts) | _earlier_names(conn, user_id)
         conn.execute(
             t.changes.update()
             .where(t.changes.c.entity == "user", t.changes.c.entity_id == user_id,
                    t.changes.c.run_id != run_id)
             .values(details={"scrubbed": "protected identity"})
         )  # fmt: skip
-        for text in texts:
+        for text in sorted(n for n in names if n.strip()):
             conn.execute(
                 t.run_issues.update()
-                .where(
-                    t.run_issues.c.message.contains(text, autoescape=True)
-                    | (t.run_issues.c.subject == text)
-                )
-                .values(message="(removed: it concerned a person with protected identity)",
-                        subject="")
-            )  # fmt: skip
+                .where(i.message.contains(text, autoescape=True) | (i.subject == text))
+                .values(message=REMOVED, subject="")
+            )
 
 
 def write_issues(conn: Connection, issues: list[Issue], run_id: int) -> None:
-    """Write a run's issues."""
+    """Write a run's issues, and which register persons each one concerns."""
+    if not issues:
+        return
     rows = [{"run_id": run_id, **i.as_dict()} for i in issues]
-    insert_rows(conn, t.run_issues, rows, lambda n: None)
+    named = [n for n, i in enumerate(issues) if i.persons]
+    if not named:
+        insert_rows(conn, t.run_issues, rows, lambda n: None)
+        return
+    stmt = t.run_issues.insert().returning(t.run_issues.c.id, sort_by_parameter_order=True)
+    new_ids = [row[0] for row in conn.execute(stmt, rows)]
+    links = [
+        {"issue_id": new_ids[n], "register_id": rid}
+        for n in named
+        for rid in sorted(set(issues[n].persons))
+    ]
+    insert_rows(conn, t.run_issue_persons, links, lambda n: None)
 
 
 def _free_unique_values(

@@ -58,6 +58,8 @@ class ChangeSet:
         issues: What the run found in the input.
         scrub: Users who became protected (R11), with the texts (name, masked number) to remove
             from the history of earlier runs.
+        protected_persons: Register ids of every protected person in the read (R11): issues of
+            earlier runs about them are scrubbed.
     """
 
     inserts: dict[str, list[dict[str, Any]]] = field(default_factory=lambda: defaultdict(list))
@@ -65,6 +67,7 @@ class ChangeSet:
     log: list[Change] = field(default_factory=list)
     issues: list[Issue] = field(default_factory=list)
     scrub: list[tuple[str, list[str]]] = field(default_factory=list)
+    protected_persons: set[str] = field(default_factory=set)
 
     def insert(self, table: str, row: dict[str, Any]) -> None:
         """Add a row to insert."""

@@ -54,6 +54,8 @@ class PlanContext:
         """School id to name, as the directory will have them after the planned changes."""
         return school_names_after(self.directory, self.changes)
 
-    def report(self, code: str, message: str, subject: str = "") -> None:
-        """Add an issue to the run."""
-        self.changes.issues.append(issue(code, message, subject))
+    def report(
+        self, code: str, message: str, subject: str = "", *, persons: tuple[str, ...] = ()
+    ) -> None:
+        """Add an issue to the run (``persons``: register ids of the persons it names)."""
+        self.changes.issues.append(issue(code, message, subject, persons))

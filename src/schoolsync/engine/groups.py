@@ -6,6 +6,15 @@ When the name changed AND the id changed, the old group is archived and a new on
 same students moved over, ``possible-rename`` names both and the command that would have kept it
 (R5.3). A group that is past its end date, or gone from the register, is archived with its
 members, never deleted (R6.4).
+
+An administrator may rename a class or group in the directory first (``class rename``,
+``group rename``); the directory then remembers the register's name in ``register_name``. While
+the register still brings that old name under the same register id, the directory's name holds,
+nothing is written, and ``rename-pending`` says which name the register should take. When the
+register brings the directory's name, the name matches and ``register_name`` is cleared. When the
+register instead renames it to a third name, the register's new name wins (``group-renamed``) and
+``register_name`` is cleared: the register has been renamed on purpose, so it is the register's
+choice that stands, as with any rename under a stable register id.
 """
 
 from __future__ import annotations
@@ -51,6 +60,7 @@ def _frozen_groups(ctx: PlanContext, duplicate_keys: set[GroupKey]) -> set[str]:
         parts = rid.split(":")
         if (
             (group.school_id, group.kind, group.name) in duplicate_keys
+            or (group.school_id, group.kind, group.register_name) in duplicate_keys
             or rid in unreadable
             or (parts[0] == "gen" and (parts[1] in bad_activities or parts[2] in unreadable))
         ):
@@ -67,6 +77,7 @@ def plan_groups(
     by_key = {(g.school_id, g.kind, g.name): g for g in groups.values()}
     by_register = {(g.school_id, g.kind, g.register_id): g for g in groups.values()}
     group_of: dict[GroupKey, str] = {}
+    kept_name: dict[GroupKey, GroupRow] = {}  # renamed in the directory, not yet in the register
     used: set[str] = set()
     for key in sorted(wanted):
         if key in by_key and by_key[key].id not in frozen:
@@ -81,6 +92,10 @@ def plan_groups(
             continue  # the old name is still in use by another register group
         group_of[key] = old.id
         used.add(old.id)
+        if old.register_name is not None and old.register_name == w.name:
+            kept_name[key] = old
+            _report_pending(ctx, old)
+            continue
         ctx.report(
             "group-renamed",
             f"The {WORD[w.kind]} {old.name!r} was renamed {w.name!r} in the register (same "
@@ -90,7 +105,9 @@ def plan_groups(
 
     for key in sorted(wanted):
         w = wanted[key]
-        if key in group_of:
+        if key in kept_name:
+            _update(ctx, kept_name[key], w, name=kept_name[key].name)
+        elif key in group_of:
             _update(ctx, groups[group_of[key]], w)
         else:
             group_of[key] = _create(ctx, w)
@@ -105,9 +122,27 @@ def plan_groups(
     return GroupOutcome(group_of, archived, frozen)
 
 
-def _values(w: WantedGroup, ctx: PlanContext) -> dict[str, Any]:
+def _report_pending(ctx: PlanContext, row: GroupRow) -> None:
+    """R5.3: renamed in the directory first; the register still has the old name."""
+    school = ctx.school_names().get(row.school_id, row.school_id)
+    ctx.report(
+        "rename-pending",
+        f"The {WORD[row.kind]} {row.name!r} at {school} was renamed in the directory, but the "
+        f"register still calls it {row.register_name!r}. The directory keeps the name "
+        f"{row.name!r} and all its content. Rename it in the register too, to exactly "
+        f"{row.name!r}.",
+        row.name,
+    )
+
+
+def _values(w: WantedGroup, ctx: PlanContext, name: str | None = None) -> dict[str, Any]:
+    """The directory columns a wanted group sets; ``name`` keeps a name renamed here first.
+
+    ``register_name`` stays only while the name is kept; otherwise it is cleared.
+    """
     return {
-        "name": w.name,
+        "name": w.name if name is None else name,
+        "register_name": None if name is None else w.name,
         "register_id": w.register_id,
         "register_type": w.register_type,
         "subject": w.subject,
@@ -128,8 +163,8 @@ def _create(ctx: PlanContext, w: WantedGroup) -> str:
     return gid
 
 
-def _update(ctx: PlanContext, row: GroupRow, w: WantedGroup) -> None:
-    new = _values(w, ctx)
+def _update(ctx: PlanContext, row: GroupRow, w: WantedGroup, name: str | None = None) -> None:
+    new = _values(w, ctx, name)
     changed = {k: v for k, v in new.items() if getattr(row, k) != v}
     if not changed:
         return
@@ -141,7 +176,9 @@ def _update(ctx: PlanContext, row: GroupRow, w: WantedGroup) -> None:
         action = "archived" if changed["status"] == "archived" else "reactivated"
     else:
         action = "updated"
-    ctx.changes.record(ENTITY[row.kind], row.id, action, group=w.name, kind=row.kind, **details)
+    ctx.changes.record(
+        ENTITY[row.kind], row.id, action, group=new["name"], kind=row.kind, **details
+    )
 
 
 def _archive(ctx: PlanContext, row: GroupRow) -> bool:

@@ -29,16 +29,55 @@ def _is_empty(directory: Directory) -> bool:
     return not directory.users and not directory.groups and not directory.lesson_counts
 
 
+# What the directory holds from each kind of register data, for the lock's sentence.
+_HOLDS = {
+    "organisations": "school units",
+    "persons": "users",
+    "duties": "teacher and staff links",
+    "placements": "förskola and fritidshem placements",
+    "groups": "classes and groups",
+    "activities": "teachers of groups",
+    "syllabuses": "subjects of groups",
+    "rooms": "rooms of lessons",
+}
+
+
+def _held_before(directory: Directory) -> dict[str, int]:
+    """Records per kind the directory has data from: the last applied register read's counts,
+    else (a directory synced before counts were kept) what its rows show."""
+    before = dict(directory.register_counts)
+    before.pop("calendarEvents", None)  # lessons are checked per schedule source below
+    if before:
+        return before
+    if directory.users:
+        before.setdefault("persons", len(directory.users))
+    holds_groups = sum(1 for g in directory.groups.values() if g.kind in ("class", "group"))
+    if holds_groups:
+        before.setdefault("groups", holds_groups)
+    staff = sum(1 for link in directory.links.values() if link.role in ("teacher", "staff"))
+    if staff:
+        before.setdefault("duties", staff)
+    teachers = sum(1 for m in directory.memberships.values() if m.role == "teacher")
+    if teachers:
+        before.setdefault("activities", teachers)
+    return before
+
+
 def missing_data(sources: Sources, directory: Directory) -> list[Issue]:
-    """Kinds of data a source of this run delivered before but not now."""
+    """Kinds of data a source of this run delivered before but not now (R3.1, R10).
+
+    A kind is missing when its file is absent or holds no records at all (readable or not); a
+    record that cannot be read is not a missing one.
+    """
     found: list[Issue] = []
     register = sources.register
     if register is not None:
-        if not register.persons and "persons" not in register.unreadable_ids and directory.users:
-            found.append(_missing("persons", register.source, len(directory.users), "users"))
-        holds_groups = sum(1 for g in directory.groups.values() if g.kind in ("class", "group"))
-        if not register.groups and "groups" not in register.unreadable_ids and holds_groups:
-            found.append(_missing("groups", register.source, holds_groups, "classes and groups"))
+        for kind, held in sorted(_held_before(directory).items()):
+            if kind == "rooms" and "calendarEvents" not in register.kinds:
+                continue  # rooms are read with calendar events only (checked below)
+            if held and not register.counts.get(kind):
+                where = f"{register.source}/{kind}.json"
+                found.append(_missing(kind, where, held, _HOLDS.get(kind, "records")))
     for snap in sources.schedules:
         held = directory.lesson_counts.get(snap.source, 0)
         if not snap.lessons and held:
@@ -50,10 +89,12 @@ def missing_data(sources: Sources, directory: Directory) -> list[Issue]:
 def _missing(kind: str, where: str, held: int, what: str) -> Issue:
     return issue(
         "lock-missing-data",
-        f"{where} has no {kind}, but the directory holds {held} {what} from it. The export "
-        f"most likely ran too early or failed half-way, so the run was held and nothing was "
-        f"applied. Do not unlock: export again and run the sync. Only if the register really "
-        f"has no {kind} any more, apply it with --allow-mass-changes.",
+        f"{where} has no {kind} (the file is missing or holds no records), but the directory "
+        f"holds {what} from them ({held} in the last read). The export most likely ran too "
+        f"early or failed half-way, "
+        f"so the run was held and nothing was applied. Do not unlock: export again and run the "
+        f"sync. Only if the register really has no {kind} any more, apply it with "
+        f"--allow-mass-changes.",
         kind,
     )
 

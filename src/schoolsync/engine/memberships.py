@@ -56,6 +56,7 @@ def teacher_of_duty(ctx: PlanContext, users: UserOutcome) -> dict[str, str]:
             f"people at {names.get(school, school)} ({who}), so no teacher was linked to groups "
             f"through it. Give each teacher a signature of their own in the register.",
             signature,
+            persons=tuple(sorted(holders[(school, signature)])),
         )
     out: dict[str, str] = {}
     for duty in ctx.snapshot.duties:
@@ -132,9 +133,17 @@ def plan_memberships(
     """Create, update, end and reopen memberships; then look for renames and reused names."""
     wanted = wanted_memberships(ctx, wanted_groups, groups, users)
     existing = ctx.directory.memberships
-    keep_teachers = bool(ctx.snapshot.unreadable_ids.get("activities")) or (
-        "activities" in ctx.snapshot.unidentified
+    keep_teachers = (
+        bool(ctx.snapshot.unreadable_ids.get("activities"))
+        or "activities" in ctx.snapshot.unidentified
+        or bool(ctx.snapshot.partial.get("activities.teachers"))
     )
+    # A duty that lost an unreadable assignment role keeps its person's mentor memberships.
+    keep_mentors = {
+        users.user_of[pid]
+        for pid in ctx.snapshot.partial.get("duties.assignmentRole", ())
+        if pid in users.user_of
+    }
     today = ctx.today
     for key in sorted(wanted):
         start, end = wanted[key]
@@ -164,6 +173,8 @@ def plan_memberships(
         if row.user_id in users.keep_memberships:
             continue
         if keep_teachers and row.role == "teacher":
+            continue
+        if row.role == "mentor" and row.user_id in keep_mentors:
             continue
         _update(
             ctx, row.id, key, {"end_date": ctx.yesterday}, "ended", row.start_date, row.end_date

@@ -58,6 +58,8 @@ class People:
         protected_ids: Register ids of persons with protected identity (R11).
         protected_civic_of: Their real numbers by register id, used only to find an account
             made before they became protected; never stored or shown.
+        protected_civics: Every real number of a protected person in the read, readable or not.
+        unprotected_ids: Register ids of readable persons without protected identity.
         signatures: Register id to the person's teacher signature (the last unit wins, R4.3).
         keep_roles: Register id to roles whose links must stay as they are, because the export
             names a unit it does not include (an incomplete export is not a departure).
@@ -70,12 +72,22 @@ class People:
     read_civics: set[str] = field(default_factory=set)
     protected_ids: set[str] = field(default_factory=set)
     protected_civic_of: dict[str, str] = field(default_factory=dict)
+    protected_civics: set[str] = field(default_factory=set)
+    unprotected_ids: set[str] = field(default_factory=set)
     signatures: dict[str, str] = field(default_factory=dict)
     keep_roles: dict[str, set[str]] = field(default_factory=dict)
 
 
 def _who(person: Person) -> str:
     return f"{person.given_name} {person.family_name} ({person.ref})"
+
+
+def _protected_from_unreadable(ctx: PlanContext, people: People) -> None:
+    """Persons whose record could not be used but may be protected are protected (R11)."""
+    people.protected_ids |= ctx.snapshot.protected_ids
+    for written in ctx.snapshot.protected_civics:
+        if is_valid_civic_no(written, today=ctx.today):
+            people.protected_civics.add(parse_civic_no(written, today=ctx.today).value)
 
 
 def validate_persons(ctx: PlanContext) -> People:
@@ -85,7 +97,9 @@ def validate_persons(ctx: PlanContext) -> People:
         The usable persons; issues are added to the context.
     """
     people = People(frozen_ids=set(ctx.snapshot.unreadable_ids.get("persons", set())))
+    _protected_from_unreadable(ctx, people)
     parsed: list[tuple[Person, CivicNo]] = []
+    protected: list[tuple[Person, CivicNo]] = []  # pseudonymised, with their real numbers
     pseudonymise = ctx.settings.sync.protected_identity == "pseudonymise"
     for person in ctx.snapshot.persons:
         if person.is_protected:
@@ -93,9 +107,11 @@ def validate_persons(ctx: PlanContext) -> People:
             if is_valid_civic_no(person.civic_no or "", today=ctx.today):
                 real = parse_civic_no(person.civic_no or "", today=ctx.today)
                 people.protected_civic_of[person.id] = real.value
+                people.protected_civics.add(real.value)
             if pseudonymise:
-                parsed.append(pseudonym(person))
+                protected.append(pseudonym(person))
             continue
+        people.unprotected_ids.add(person.id)
         if not (person.civic_no or "").strip():
             people.frozen_ids.add(person.id)
             ctx.report(
@@ -103,6 +119,7 @@ def validate_persons(ctx: PlanContext) -> People:
                 f"{_who(person)} has no personnummer, so the person was skipped and nothing "
                 f"about them was changed. Add the personnummer (or a TF number) in the register.",
                 f"person {person.id}",
+                persons=(person.id,),
             )
             continue
         try:
@@ -111,29 +128,49 @@ def validate_persons(ctx: PlanContext) -> People:
             people.frozen_ids.add(person.id)
             ctx.report(
                 "invalid-civic-no",
-                f"{_who(person)} has the personnummer {mask_civic_no(person.civic_no or '')}, "
-                f"which is not valid: {exc}. The person was skipped and nothing about them was "
-                f"changed. Correct the number in the register.",
-                mask_civic_no(person.civic_no or ""),
+                f"{_who(person)} has the personnummer "
+                f"{mask_civic_no(person.civic_no or '', today=ctx.today)}, which is not valid: "
+                f"{exc}. The person was skipped and nothing about them was changed. Correct the "
+                f"number in the register.",
+                mask_civic_no(person.civic_no or "", today=ctx.today),
+                persons=(person.id,),
             )
             continue
         parsed.append((person, civic))
     counts = Counter(c.value for _, c in parsed)
+    shared = {c.value for _, c in parsed} & people.protected_civics
     for person, civic in parsed:
         people.read_civics.add(civic.value)
-        if counts[civic.value] > 1:
+        if counts[civic.value] > 1 or civic.value in shared:
             people.frozen_ids.add(person.id)
             people.frozen_civics.add(civic.value)
             continue
         people.valid[person.id] = (person, civic)
-    for value in sorted(v for v, n in counts.items() if n > 1):
-        where = "; ".join(_who(p) for p, c in parsed if c.value == value)
+    for person, key in protected:
+        people.read_civics.add(key.value)
+        if people.protected_civic_of.get(person.id) in shared:
+            people.frozen_ids.add(person.id)  # neither is synced while the number is shared
+            continue
+        people.valid[person.id] = (person, key)
+    clashing = {v for v, n in counts.items() if n > 1} | shared
+    by_value: dict[str, list[Person]] = defaultdict(list)
+    for person, civic in parsed:
+        if civic.value in clashing:
+            by_value[civic.value].append(person)
+    for value in sorted(clashing):
+        named = by_value[value]
+        where = "; ".join(_who(p) for p in named)
+        times = f"{len(named)} times"
+        if value in shared:
+            where += "; and a record with protected identity"
+            times = "more than once"
         ctx.report(
             "duplicate-civic-no",
-            f"The personnummer {mask_civic_no(value)} occurs {counts[value]} times in one read "
+            f"The personnummer {mask_civic_no(value)} occurs {times} in one read "
             f"({where}). None of those rows was used and nothing about them was changed. Correct "
             f"the register so each person occurs once.",
             mask_civic_no(value),
+            persons=tuple(p.id for p in named),
         )
     if people.protected_ids and not pseudonymise:
         ctx.report(
@@ -271,6 +308,7 @@ def _guardian_links(
                         f"Check that the export includes responsible persons "
                         f"(relationship.entity.type=responsibleFor.enrolment).",
                         f"person {gid}",
+                        persons=(sid,),
                     )
                 continue
             if gid not in active or gid in people.protected_ids:
@@ -322,4 +360,5 @@ def _report_signature_conflicts(
             f"last in unit order wins), so lessons and groups under the other signature will not "
             f"reach this teacher. Use one signature on every unit in the register.",
             people.signatures[pid],
+            persons=(pid,),
         )

@@ -9,6 +9,7 @@ from __future__ import annotations
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import date
+from typing import Any
 
 from schoolsync.domain.issues import Issue, sort_issues
 from schoolsync.domain.records import RegisterSnapshot
@@ -39,7 +40,7 @@ class Plan:
 
     changes: ChangeSet
     today: date
-    sources: list[dict[str, str]] = field(default_factory=list)
+    sources: list[dict[str, Any]] = field(default_factory=list)
 
     @property
     def issues(self) -> list[Issue]:

@@ -24,17 +24,22 @@ from schoolsync.engine.locks import check_locks
 from schoolsync.engine.plan import Plan, plan_run
 from schoolsync.errors import ConflictError, InputError, SchoolsyncError
 from schoolsync.settings import Settings
-from schoolsync.sources.detect import fingerprint, read_sources
+from schoolsync.sources.detect import Sources, fingerprint, read_sources
 from schoolsync.store import schema as t
 from schoolsync.store.db import Store
 from schoolsync.store.load import load_directory
 from schoolsync.store.runs import get_run
 
 StageCallback = Callable[[str, int], Callable[[int], None]]
+CommitCallback = Callable[[int, str], None]
 
 
 def _no_progress(_stage: str, _total: int) -> Callable[[int], None]:
     return lambda _n: None
+
+
+def _no_commit(_run_id: int, _status: str) -> None:
+    return None
 
 
 def who() -> str:
@@ -103,9 +108,13 @@ def sync(
     source_format: str | None = None,
     allow_mass_changes: bool = False,
     wait: float = 0.0,
-    approves: dict[str, Any] | None = None,
+    on_commit: CommitCallback = _no_commit,
 ) -> RunResult:
     """Run one sync.
+
+    The sources are read first, without the directory. Then, under the run lock (taken once):
+    the tables are created or upgraded if need be, the directory is loaded, the run is planned
+    and applied (or held) in one transaction.
 
     Args:
         store: The directory database.
@@ -117,7 +126,8 @@ def sync(
         source_format: Read every source as this format instead of recognising it.
         allow_mass_changes: Apply even when a safety lock trips (recorded in the run).
         wait: Seconds to wait for another run that holds the directory.
-        approves: The held run (as ``runs show`` gives it) this run approves.
+        on_commit: Called with the run id and status (``applied`` or ``held``) the moment the
+            run's transaction has committed, before anything is rendered.
 
     Returns:
         The result: ``applied``, ``held`` (nothing applied), or ``planned`` for a dry run.
@@ -129,29 +139,62 @@ def sync(
     with gc_paused():
         try:
             advance = stage("Reading sources", len(sources))
-            read = read_sources(sources, advance, source_format)
+            read = read_sources(sources, advance, source_format, settings.sources.max_file_bytes)
         except InputError as exc:
             if not dry_run:
-                record_failed(store, sources, today, started, exc)
+                record_failed(store, sources, today, started, exc, wait)
             raise
         with store.run_lock(wait):
-            advance = stage("Loading the directory", 1)
-            lesson_sources = {s.source for s in read.schedules}
-            if read.register is not None:
-                lesson_sources.add("ss12000")
-            with store.connect() as conn:
-                directory = load_directory(conn, lesson_sources)
-            advance(1)
-            advance = stage("Planning", 1)
-            plan = plan_run(read, directory, settings, today)
-            trips = check_locks(plan.changes, read, directory, settings, today)
-            advance(1)
-            if dry_run:
-                would_hold = bool(trips) and not allow_mass_changes
-                return _result(plan, "held" if would_hold else "planned", None, trips, held=True)
-            if trips and not allow_mass_changes:
-                return _hold(store, plan, trips, sources, source_format, started)
-            return _apply(store, plan, trips, started, stage, approves)
+            store.migrate(create=True)
+            return _sync_locked(
+                store,
+                read,
+                sources,
+                settings,
+                today,
+                started,
+                dry_run=dry_run,
+                stage=stage,
+                source_format=source_format,
+                allow_mass_changes=allow_mass_changes,
+                approves=None,
+                on_commit=on_commit,
+            )
+
+
+def _sync_locked(
+    store: Store,
+    read: Sources,
+    sources: Sequence[Path],
+    settings: Settings,
+    today: date,
+    started: Any,
+    *,
+    dry_run: bool,
+    stage: StageCallback,
+    source_format: str | None,
+    allow_mass_changes: bool,
+    approves: dict[str, Any] | None,
+    on_commit: CommitCallback,
+) -> RunResult:
+    """Load, plan and apply or hold one run; the caller holds the run lock."""
+    advance = stage("Loading the directory", 1)
+    lesson_sources = {s.source for s in read.schedules}
+    if read.register is not None:
+        lesson_sources.add("ss12000")
+    with store.connect() as conn:
+        directory = load_directory(conn, lesson_sources)
+    advance(1)
+    advance = stage("Planning", 1)
+    plan = plan_run(read, directory, settings, today)
+    trips = check_locks(plan.changes, read, directory, settings, today)
+    advance(1)
+    if dry_run:
+        would_hold = bool(trips) and not allow_mass_changes
+        return _result(plan, "held" if would_hold else "planned", None, trips, held=True)
+    if trips and not allow_mass_changes:
+        return _hold(store, plan, trips, sources, source_format, started, on_commit)
+    return _apply(store, plan, trips, started, stage, approves, on_commit)
 
 
 def _hold(
@@ -161,6 +204,7 @@ def _hold(
     sources: Sequence[Path],
     source_format: str | None,
     started: Any,
+    on_commit: CommitCallback,
 ) -> RunResult:
     """Record a held run: what it would have done, why it was held; nothing else is written."""
     options = {
@@ -170,7 +214,10 @@ def _hold(
         "fingerprint": fingerprint(sources),
     }
     issues = plan.issues + trips
-    with store.transaction("recording the held run") as conn:
+    run_id = 0
+    with store.transaction(
+        "recording the held run", committed=lambda: on_commit(run_id, "held")
+    ) as conn:
         run_id = insert_run(conn, "sync", "held", plan.today, plan.sources, started, options)
         write_issues(conn, issues, run_id)
         finish_run(conn, run_id, plan.changes.counts())
@@ -184,6 +231,7 @@ def _apply(
     started: Any,
     stage: StageCallback,
     approves: dict[str, Any] | None,
+    on_commit: CommitCallback,
 ) -> RunResult:
     """Apply a plan in one transaction; a lock that tripped is recorded as overridden."""
     options: dict[str, Any] = {}
@@ -193,7 +241,10 @@ def _apply(
     if approves is not None:
         options["approves_run"] = approves["id"]
     advance = stage("Applying", total_rows(plan.changes))
-    with store.transaction("applying the run") as conn:
+    run_id = 0
+    with store.transaction(
+        "applying the run", committed=lambda: on_commit(run_id, "applied")
+    ) as conn:
         run_id = insert_run(conn, "sync", "applied", plan.today, plan.sources, started, options)
         plan.changes.issues.extend(overridden(trips, approves))
         write_changes(conn, plan.changes, run_id, advance)
@@ -263,11 +314,19 @@ def finish_run(conn: sa.Connection, run_id: int, summary: dict[str, Any]) -> Non
 
 
 def record_failed(
-    store: Store, sources: Sequence[Path], today: date, started: Any, exc: SchoolsyncError
+    store: Store,
+    sources: Sequence[Path],
+    today: date,
+    started: Any,
+    exc: SchoolsyncError,
+    wait: float = 0.0,
 ) -> None:
-    """Record a run that failed on its input (best effort: a database error is ignored)."""
+    """Record a run that failed on its input, under the run lock.
+
+    Best effort: a database error, or another run holding the directory, leaves it unrecorded.
+    """
     try:
-        with store.transaction("recording a failed run") as conn:
+        with store.run_lock(wait), store.transaction("recording a failed run") as conn:
             srcs = [{"format": "unknown", "path": str(p)} for p in sources]
             run_id = insert_run(conn, "sync", "failed", today, srcs, started, {}, str(exc))
             finish_run(conn, run_id, {})
@@ -283,45 +342,65 @@ def approve(
     *,
     stage: StageCallback = _no_progress,
     wait: float = 0.0,
+    on_commit: CommitCallback = _no_commit,
 ) -> RunResult:
     """Apply a held run on purpose (R10): the same export, planned again against the directory.
 
+    Everything is decided under the run lock, taken once: that the run is held and not yet
+    approved, that its export is unchanged, and the run that applies it. Two approvals at once
+    therefore apply once; the second finds the run approved.
+
     Raises:
+        NoDirectoryError: When there is no directory at the URL.
         NotFoundError: When there is no such run.
         ConflictError: When the run is not held, was approved already, or its export changed.
     """
-    with store.connect() as conn:
-        run = get_run(conn, run_id)
-    options = run["options"] or {}
-    if run["kind"] != "sync" or run["status"] != "held":
-        raise ConflictError(
-            f"Run {run_id} is {run['status']}, not held; only a held run can be approved.",
-            "List the runs with: schoolsync runs",
-        )
-    if options.get("approved_by_run"):
-        raise ConflictError(
-            f"Run {run_id} was approved already, by run {options['approved_by_run']}.",
-            f"See: schoolsync runs show {options['approved_by_run']}",
-        )
-    paths = [Path(p) for p in options.get("paths", [])]
-    if fingerprint(paths) != options.get("fingerprint"):
-        raise ConflictError(
-            f"The export behind run {run_id} ({', '.join(map(str, paths))}) changed or is gone "
-            f"since the run was held, so it cannot be approved as it was.",
-            "Run the sync again with the new export; add --allow-mass-changes if it should be "
-            "applied even though it trips a safety lock.",
-        )
-    result = sync(
-        store,
-        paths,
-        settings,
-        today,
-        stage=stage,
-        source_format=options.get("format"),
-        allow_mass_changes=True,
-        wait=wait,
-        approves=run,
-    )
+    with store.run_lock(wait):
+        store.migrate(create=False)
+        with store.connect() as conn:
+            run = get_run(conn, run_id)
+        options = run["options"] or {}
+        if run["kind"] != "sync" or run["status"] != "held":
+            raise ConflictError(
+                f"Run {run_id} is {run['status']}, not held; only a held run can be approved.",
+                "List the runs with: schoolsync runs",
+            )
+        if options.get("approved_by_run"):
+            raise ConflictError(
+                f"Run {run_id} was approved already, by run {options['approved_by_run']}.",
+                f"See: schoolsync runs show {options['approved_by_run']}",
+            )
+        paths = [Path(p) for p in options.get("paths", [])]
+        if fingerprint(paths) != options.get("fingerprint"):
+            raise ConflictError(
+                f"The export behind run {run_id} ({', '.join(map(str, paths))}) changed or is "
+                f"gone since the run was held, so it cannot be approved as it was.",
+                "Run the sync again with the new export; add --allow-mass-changes if it should "
+                "be applied even though it trips a safety lock.",
+            )
+        started = now()
+        source_format = options.get("format")
+        with gc_paused():
+            try:
+                advance = stage("Reading sources", len(paths))
+                read = read_sources(paths, advance, source_format, settings.sources.max_file_bytes)
+            except InputError as exc:
+                record_failed(store, paths, today, started, exc)
+                raise
+            result = _sync_locked(
+                store,
+                read,
+                paths,
+                settings,
+                today,
+                started,
+                dry_run=False,
+                stage=stage,
+                source_format=source_format,
+                allow_mass_changes=True,
+                approves=run,
+                on_commit=on_commit,
+            )
     if result.changes != run["summary"]:
         result.message = (
             f"The directory or the date changed since run {run_id} was held, so the export was "

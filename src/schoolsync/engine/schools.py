@@ -76,10 +76,38 @@ def plan_schools(ctx: PlanContext) -> None:
             continue
         wanted[key] = (unit.name, [unit.id])
 
+    _report_shared_codes(ctx)
     key_of = _name_schools(ctx, wanted)
     for key, source in overrides.items():
         ctx.mentor_source[key_of[key]] = source
     _plan_units(ctx)
+
+
+NAME_LENGTH = 300  # schools.name
+
+
+def _fit(base: str, suffix: str) -> str:
+    """``base + suffix``, the base shortened so that the name fits the directory."""
+    return base[: max(NAME_LENGTH - len(suffix), 1)] + suffix
+
+
+def _report_shared_codes(ctx: PlanContext) -> None:
+    """R4.2: two school units with one skolenhetskod cannot both be named by it."""
+    by_code: dict[str, list[Unit]] = {}
+    for unit in ctx.snapshot.units.values():
+        if unit.is_school_unit and unit.school_unit_code:
+            by_code.setdefault(unit.school_unit_code.lower(), []).append(unit)
+    for code, units in sorted(by_code.items()):
+        if len(units) < 2:
+            continue
+        which = ", ".join(f"{u.name} (id {u.id})" for u in sorted(units, key=lambda u: u.id))
+        ctx.report(
+            "duplicate-unit-code",
+            f"The school units {which} have the same skolenhetskod {units[0].school_unit_code}. "
+            f"Each becomes a school of its own, named with its id; settings and schedule files "
+            f"that name the code reach only one of them. Correct the code in the register.",
+            units[0].school_unit_code or code,
+        )
 
 
 def _existing(ctx: PlanContext, wanted: dict[str, tuple[str, list[str]]]) -> dict[str, SchoolRow]:
@@ -112,10 +140,16 @@ def _name_schools(ctx: PlanContext, wanted: dict[str, tuple[str, list[str]]]) ->
     kept = {row.id for row in existing.values()}
     others = {row.name for row in ctx.directory.schools.values() if row.id not in kept}
     counts = Counter(name for name, _ in wanted.values())
+    taken = set(others) | {name for key, (name, _) in wanted.items() if key.startswith("config:")}
     for key, (name, unit_ids) in sorted(wanted.items()):
         if (counts[name] > 1 or name in others) and key.startswith("unit:"):
-            name = f"{name} ({ctx.snapshot.units[unit_ids[0]].key})"
+            unit = ctx.snapshot.units[unit_ids[0]]
+            base = name
+            name = _fit(base, f" ({unit.key})")
+            if name in taken:  # two units with one name and one code: the id tells them apart
+                name = _fit(base, f" ({unit.key}, {unit.id})")
             wanted[key] = (name, unit_ids)
+        taken.add(name)
         row = existing.get(key)
         if row is None:
             school_id = ctx.new_id()

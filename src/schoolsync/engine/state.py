@@ -44,6 +44,7 @@ class UserRow:
     signature: str | None
     status: str
     protected: bool = False
+    merged_into: str | None = None  # ``user merge``: the account kept
 
 
 @dataclass(slots=True)
@@ -86,6 +87,7 @@ class GroupRow:
     start_date: date | None
     end_date: date | None
     status: str
+    register_name: str | None = None  # what the register still calls it (renamed here first)
 
 
 @dataclass(slots=True)
@@ -143,6 +145,12 @@ class Directory:
     )  # (group, user, role)
     lessons: dict[tuple[str, str], LessonRow] = field(default_factory=dict)  # (source, key)
     lesson_counts: dict[str, int] = field(default_factory=dict)  # every source's lesson count
+    # How many records of each kind the last applied register read had (R10 missing data).
+    register_counts: dict[str, int] = field(default_factory=dict)
+
+    def merged_from(self, user_id: str) -> list[UserRow]:
+        """The accounts merged straight into a user (``user merge``)."""
+        return [u for u in self.users.values() if u.merged_into == user_id]
 
     def links_by_user(self) -> dict[str, dict[tuple[str, str], LinkRow]]:
         """Links grouped by user id, keyed by (school id, role)."""

@@ -122,33 +122,72 @@ def plan_users(ctx: PlanContext) -> UserOutcome:
         absent = []
     ended: list[UserRow] = []
     for user in sorted(absent, key=lambda u: u.civic_no):
-        status = _plan_links(ctx, user.id, {}, existing.get(user.id, {}), kept)
+        protected = _became_protected(people, user)
+        status = _plan_links(ctx, user.id, {}, existing.get(user.id, {}), kept, protected=protected)
         changed: dict[str, Any] = {}
-        if _became_protected(people, user):
+        if protected:
             changed = _mask_account(ctx, user)  # ended under "exclude" (R11)
         elif status == "ended" and user.status == "active":
             ended.append(user)
         _set_status(ctx, user, status, changed)
     _report_possible_civic_changes(ctx, ended, created)
+    _mask_frozen(ctx, people, frozen, existing, kept)
+    ctx.changes.protected_persons.update(people.protected_ids)
     plan_guardianships(ctx, people, user_of, frozen)
     keep = {user_of[pid] for pid in people.keep_roles if pid in user_of}
     return UserOutcome(people, user_of, frozen, keep)
 
 
 def _became_protected(people: People, user: UserRow) -> bool:
-    return (
-        user.register_id in people.protected_ids
-        or user.civic_no in people.protected_civic_of.values()
+    """Whether the register now says (or may say) that this user's person is protected."""
+    if user.register_id in people.protected_ids:
+        return True
+    return user.civic_no in people.protected_civics and user.register_id not in (
+        people.unprotected_ids
     )
 
 
-def _mask_account(ctx: PlanContext, user: UserRow) -> dict[str, Any]:
-    """A user who became protected (R11): the account keeps its history under a pseudonym, and
-    what earlier runs recorded about the person is removed."""
-    if user.protected:
-        return {}
+def _mask_frozen(
+    ctx: PlanContext,
+    people: People,
+    frozen: set[str],
+    existing: dict[str, dict[tuple[str, str], LinkRow]],
+    kept: set[tuple[str, str, str]],
+) -> None:
+    """R11 before everything: a user left alone this run (a record of theirs could not be read,
+    or absence endings are suspended) who is now protected is masked all the same, and under
+    ``exclude`` ended, as any protected person is."""
+    exclude = ctx.settings.sync.protected_identity == "exclude"
+    for user_id in sorted(frozen):
+        user = ctx.directory.users[user_id]
+        if user.protected or not _became_protected(people, user):
+            continue
+        status = user.status
+        if exclude:
+            links = existing.get(user.id, {})
+            status = _plan_links(ctx, user.id, {}, links, kept, protected=True)
+            frozen.discard(user_id)  # their memberships and guardianships end too
+        _set_status(ctx, user, status, _mask_account(ctx, user))
+
+
+def _mask_merged(ctx: PlanContext, user: UserRow) -> None:
+    """Accounts merged into a user who became protected (``user merge``) hold the same person's
+    old data: they are masked too, along the whole chain."""
+    if not any(u.merged_into for u in ctx.directory.users.values()):
+        return
+    todo = [user.id]
+    while todo:
+        for other in ctx.directory.merged_from(todo.pop()):
+            if not other.protected:
+                todo.append(other.id)
+                ctx.changes.update(t.users.name, {"id": other.id, **_masked_fields(ctx, other)})
+
+
+def _masked_fields(ctx: PlanContext, user: UserRow) -> dict[str, Any]:
+    """The pseudonym's values that differ from the user's, and the user's history to scrub."""
     ctx.changes.scrub.append((user.id, [f"{user.given_name} {user.family_name}",
                                         mask_civic_no(user.civic_no)]))  # fmt: skip
+    ctx.changes.record("user", user.id, "updated", protected=True)
     given, family = pseudonym_names(user.register_id or user.id)
     masked: dict[str, Any] = {
         "civic_no": pseudonym_key(user.register_id or user.id),
@@ -163,9 +202,16 @@ def _mask_account(ctx: PlanContext, user: UserRow) -> dict[str, Any]:
         "identifiers": {},
         "protected": True,
     }
-    changed = {k: v for k, v in masked.items() if getattr(user, k) != v}
-    ctx.changes.record("user", user.id, "updated", protected=True)
-    return changed
+    return {k: v for k, v in masked.items() if getattr(user, k) != v}
+
+
+def _mask_account(ctx: PlanContext, user: UserRow) -> dict[str, Any]:
+    """A user who became protected (R11): the account keeps its history under a pseudonym, and
+    what earlier runs recorded about the person is removed."""
+    if user.protected:
+        return {}
+    _mask_merged(ctx, user)
+    return _masked_fields(ctx, user)
 
 
 def _protected_account(
@@ -223,6 +269,7 @@ def _tf_merge_candidate(
         f"(same names and birth date, and the temporary number has left the register), so the "
         f"same account was kept with all its history. Nothing to do.",
         civic.masked(),
+        persons=tuple(x for x in (person.id, user.register_id) if x),
     )
     return user
 
@@ -247,6 +294,7 @@ def _report_possible_civic_changes(
                 f"the new number). Next time, change the number in the directory first: "
                 f"schoolsync user rekey <old number> <new number>.",
                 civic.masked(),
+                persons=tuple(x for x in (person.id, old.register_id) if x),
             )
 
 
@@ -277,8 +325,26 @@ def _rekey_candidate(
         f"personnummer from {mask_civic_no(user.civic_no)} to {civic.masked()}; the same "
         f"account was kept with all its history. Nothing to do.",
         civic.masked(),
+        persons=(person.id,),
     )
     return user
+
+
+# A person's fields fed by list elements that may be dropped when unreadable (``invalid-element``):
+# while any element was dropped, the field keeps what the directory has (R3.1).
+_PARTS_OF_FIELD = {
+    "identifiers": ("persons.eduPersonPrincipalNames", "persons.externalIdentifiers"),
+    "addresses": ("persons.addresses",),
+}
+
+
+def _partly_read_fields(ctx: PlanContext, person_id: str) -> set[str]:
+    partial = ctx.snapshot.partial
+    return {
+        name
+        for name, parts in _PARTS_OF_FIELD.items()
+        if any(person_id in partial.get(part, ()) for part in parts)
+    }
 
 
 def _plan_known_user(
@@ -294,8 +360,9 @@ def _plan_known_user(
     changed: dict[str, Any] = {}
     if user.civic_no != civic.value:
         changed["civic_no"] = civic.value
+    partly_read = _partly_read_fields(ctx, person.id)
     for name in REGISTER_FIELDS:
-        if getattr(user, name) != values[name]:
+        if getattr(user, name) != values[name] and name not in partly_read:
             changed[name] = values[name]
     for name in USER_OWNED_FIELDS:
         new = getattr(person, name)
@@ -307,6 +374,7 @@ def _plan_known_user(
                 changed[name] = None
         if not user.protected:
             changed["protected"] = True
+            _mask_merged(ctx, user)
             ctx.changes.scrub.append((user.id, [f"{user.given_name} {user.family_name}",
                                                 mask_civic_no(user.civic_no)]))  # fmt: skip
     elif user.protected:
@@ -355,18 +423,22 @@ def _plan_links(
     existing: dict[tuple[str, str], LinkRow],
     kept: set[tuple[str, str, str]],
     keep_roles: frozenset[str] | set[str] = frozenset(),
+    *,
+    protected: bool = False,
 ) -> str:
     """Create, update, end or reactivate one user's school links.
 
     Links in ``kept``, links in ``keep_roles`` and links of a kind whose records could not all
-    be read stay open.
+    be read stay open, except for a user who is protected now (R11 comes first: ``protected``).
 
     Returns:
         The user's status after the run: ``active`` while any link is open, else ``ended``.
     """
     today = ctx.today
-    keep_staff = "duties" in ctx.snapshot.unidentified
-    keep_students = "placements" in ctx.snapshot.unidentified
+    keep_staff = "duties" in ctx.snapshot.unidentified and not protected
+    keep_students = "placements" in ctx.snapshot.unidentified and not protected
+    if protected:
+        kept, keep_roles = set(), frozenset()
     status = "ended"
     for key, span in sorted(wanted.items()):
         row = existing.get(key)

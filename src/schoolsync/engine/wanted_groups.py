@@ -133,7 +133,28 @@ def wanted_groups(ctx: PlanContext) -> tuple[dict[GroupKey, WantedGroup], set[Gr
             wanted.extend(_ted_groups(ctx, src, group, activities))
         else:
             wanted.append(_plain(ctx, src, group, kind, activities))
-    return _drop_duplicates(ctx, wanted)
+    return _drop_duplicates(ctx, _fitting(ctx, wanted))
+
+
+NAME_LENGTH = 300  # groups.name
+
+
+def _fitting(ctx: PlanContext, wanted: list[WantedGroup]) -> list[WantedGroup]:
+    """Groups whose (generated) name fits the directory; the others are reported and left out."""
+    out = []
+    for w in wanted:
+        if len(w.name) <= NAME_LENGTH:
+            out.append(w)
+            continue
+        ctx.report(
+            "invalid-record",
+            f"The group name {w.name[:40]!r}... ({w.register_id}) is {len(w.name)} characters "
+            f"long, more than the {NAME_LENGTH} the directory allows, so the group was not "
+            f"created and nobody was linked to it. Shorten the name in the register (or the "
+            f"naming template in the settings).",
+            w.register_id,
+        )
+    return out
 
 
 def _sources(ctx: PlanContext) -> _Sources:

@@ -6,12 +6,14 @@ import hashlib
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import Any
 
 from schoolsync.domain.records import RegisterSnapshot
 from schoolsync.domain.schedule import ScheduleSnapshot
 from schoolsync.errors import InputError
 from schoolsync.sources.novaschem import is_novaschem, read_novaschem
 from schoolsync.sources.ss12000 import read_bundle
+from schoolsync.sources.ss12000.files import DEFAULT_MAX_FILE_BYTES, exists_somehow, not_a_file
 
 FORMATS = ("ss12000", "novaschem")
 
@@ -23,11 +25,13 @@ class Sources:
     register: RegisterSnapshot | None = None
     schedules: list[ScheduleSnapshot] = field(default_factory=list)
 
-    def describe(self) -> list[dict[str, str]]:
-        """The sources as the run report names them."""
-        out = []
+    def describe(self) -> list[dict[str, Any]]:
+        """The sources as the run report names them; the register with its record counts, so
+        the next run can tell a kind of data that went missing (R10)."""
+        out: list[dict[str, Any]] = []
         if self.register is not None:
-            out.append({"format": "ss12000", "path": self.register.source})
+            counts = {k: self.register.counts.get(k, 0) for k in sorted(self.register.kinds)}
+            out.append({"format": "ss12000", "path": self.register.source, "records": counts})
         for snap in self.schedules:
             if snap.source == "ss12000":
                 continue
@@ -50,17 +54,36 @@ def fingerprint(paths: Sequence[Path]) -> str:
     return digest.hexdigest()
 
 
-def _format_of(path: Path, forced: str | None) -> str:
-    if forced:
-        return forced
+def _check_schedule_file(path: Path, max_bytes: int) -> None:
+    """A schedule source must be a regular file within the size limit (a FIFO or a device
+    would hang or never end)."""
+    what = not_a_file(path)
+    if what is not None:
+        raise InputError(
+            f"is {what}, not a file, so it cannot be read.",
+            "Give the schedule's text export (a file).",
+            path=str(path),
+        )
+    if path.stat().st_size > max_bytes:
+        raise InputError(
+            f"is larger than {max_bytes // 1024**2} MB, the most schoolsync reads from one file.",
+            "If the file is right, raise [sources] max_file_mb in the settings.",
+            path=str(path),
+        )
+
+
+def _format_of(path: Path, forced: str | None, max_bytes: int) -> str:
     if path.is_dir():
-        return "ss12000"
-    if not path.exists():
+        return forced or "ss12000"
+    if not exists_somehow(path):
         raise InputError(
             "does not exist.",
             "Give the SS 12000 bundle folder and/or Novaschem text exports.",
             path=str(path),
         )
+    _check_schedule_file(path, max_bytes)
+    if forced:
+        return forced
     if is_novaschem(path):
         return "novaschem"
     raise InputError(
@@ -72,7 +95,10 @@ def _format_of(path: Path, forced: str | None) -> str:
 
 
 def read_sources(
-    paths: Sequence[Path], advance: Callable[[int], None], forced: str | None = None
+    paths: Sequence[Path],
+    advance: Callable[[int], None],
+    forced: str | None = None,
+    max_file_bytes: int = DEFAULT_MAX_FILE_BYTES,
 ) -> Sources:
     """Read the run's sources.
 
@@ -80,6 +106,7 @@ def read_sources(
         paths: The paths given on the command line.
         advance: Called once per source read.
         forced: A format to read every path as, instead of recognising it.
+        max_file_bytes: The largest file read (``[sources] max_file_mb``).
 
     Returns:
         The register (if any) and the schedules.
@@ -90,14 +117,14 @@ def read_sources(
     """
     sources = Sources()
     for path in paths:
-        if _format_of(path, forced) == "ss12000":
+        if _format_of(path, forced, max_file_bytes) == "ss12000":
             if sources.register is not None:
                 raise InputError(
                     "is a second register bundle; a run reads one register.",
                     "Run one sync per register export.",
                     path=str(path),
                 )
-            sources.register = read_bundle(path)
+            sources.register = read_bundle(path, max_file_bytes)
             if sources.register.lessons is not None:
                 sources.schedules.append(sources.register.lessons)
         else:

@@ -1,19 +1,25 @@
 """Opening the directory database: URL, engine, automatic migrations, error translation.
 
 SQLite is the default (``sqlite:///schoolsync.db``); PostgreSQL via ``postgresql+psycopg://``.
-Migrations run on first use, so there is no manual setup step. Every database failure leaves as a
-:class:`DatabaseError` naming the database without its password.
+Commands that write create or upgrade the tables on first use (under the run lock), so there is
+no manual setup step; read-only commands never create a directory. Every database failure leaves
+as a :class:`DatabaseError` naming the database without its password.
 """
 
 from __future__ import annotations
 
 import json
+import logging
 import os
+import signal
+import sys
+import threading
 import time
 import zlib
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from datetime import date
+from functools import lru_cache
 from importlib import resources
 from pathlib import Path
 from typing import Any
@@ -26,9 +32,18 @@ from alembic.script import ScriptDirectory
 from filelock import FileLock, Timeout
 from sqlalchemy import event
 from sqlalchemy.engine import URL, Connection, Engine, make_url
-from sqlalchemy.exc import ArgumentError, SQLAlchemyError
+from sqlalchemy.exc import ArgumentError, DataError, IntegrityError, SQLAlchemyError
 
-from schoolsync.errors import DatabaseError, DirectoryBusyError
+from schoolsync import __version__
+from schoolsync.errors import (
+    DatabaseError,
+    DirectoryBusyError,
+    NewerDirectoryError,
+    NoDirectoryError,
+)
+
+if sys.platform != "win32":
+    import fcntl
 
 DEFAULT_URL = "sqlite:///schoolsync.db"
 ENV_URL = "SCHOOLSYNC_DATABASE_URL"
@@ -93,26 +108,85 @@ def describe_db_error(exc: BaseException) -> str:
     return text[0].rstrip(".") if text else type(orig).__name__
 
 
+class _SecondaryPsycopgErrors(logging.Filter):
+    """Drop psycopg's "error ignored ..." warnings.
+
+    When a statement fails inside psycopg's pipeline (SQLAlchemy's ``executemany``), leaving the
+    pipeline fails too, and psycopg logs that second failure ("error ignored terminating
+    <psycopg.Pipeline ...>: pipeline aborted") while the first one propagates. The first one
+    becomes the user's sentence; the second is noise on stderr.
+    """
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        return not str(record.msg).startswith("error ignored")
+
+
+logging.getLogger("psycopg").addFilter(_SecondaryPsycopgErrors())
+
+MIGRATION_WAIT = 60.0
+"""Seconds a command waits for the run lock when the directory must be created or upgraded."""
+
+
 class Store:
     """The directory database: an engine plus the guarantees around it.
 
+    One writer at a time (:meth:`run_lock`):
+
+    - SQLite: an exclusive ``flock`` on the database file itself, through a descriptor of its
+      own. The lock belongs to the file (its inode), not to the text of ``--db``, so a symlink,
+      a relative path or another spelling of the path meets the same lock. A file with several
+      hard links is refused outright (see :meth:`_check_links`). ``flock`` locks are
+      independent of the POSIX record locks SQLite takes on the same file (Linux), and the
+      descriptor stays open until :meth:`dispose`, after SQLite's own connections are closed,
+      so closing it never drops SQLite's locks. Where ``flock`` does not exist (Windows), a lock
+      file beside the database's real path is used instead.
+    - PostgreSQL: a session advisory lock keyed on the database and schema, on a connection of
+      its own.
+
+    Both are released by the operating system or the server when the process ends, even when it
+    crashes. Within one Store the lock is re-entrant in the thread that holds it.
+
+    Creating and upgrading the tables (:meth:`migrate`) happens under the same lock.
+
     Attributes:
         url: The parsed URL.
+        display: The URL for messages (no password).
         engine: The SQLAlchemy engine.
     """
 
     def __init__(self, url: str | None = None, *, migrate: bool = True) -> None:
+        """Open the directory database.
+
+        Args:
+            url: The SQLAlchemy URL (default: ``$SCHOOLSYNC_DATABASE_URL``, else SQLite).
+            migrate: Create or upgrade the tables now (waiting up to :data:`MIGRATION_WAIT`
+                seconds for a run that holds the directory). Without it nothing is touched
+                until :meth:`migrate` or a query.
+        """
         self.url = _parse(resolve_url(url))
         self.display = display_url(self.url)
+        self._guard = threading.RLock()
+        self._depth = 0
+        self._lock_fd: int | None = None
+        self._file_lock: FileLock | None = None
+        self._pg_lock: tuple[Connection, int] | None = None
         if self.url.get_backend_name() == "sqlite":
-            database = self.url.database or ""
-            if database and database != ":memory:" and not database.startswith("file:"):
-                parent = Path(database).expanduser().resolve().parent
+            path = self.sqlite_path
+            if path is not None:
+                parent = path.expanduser().resolve().parent
                 if not parent.is_dir():
                     raise DatabaseError(
                         f"The folder of the database {self.display} does not exist.",
                         "Create the folder or give another --db path.",
                     )
+                if path.is_dir():
+                    raise DatabaseError(
+                        f"The database {self.display} is a folder, not a file.",
+                        "Give the path of the database file, e.g. "
+                        f"sqlite:///{path / 'schoolsync.db'}.",
+                    )
+                if path.exists():
+                    self._check_links(path.stat().st_nlink)
             self.engine: Engine = sa.create_engine(self.url, json_serializer=json_dumps)
             event.listen(self.engine, "connect", _sqlite_pragmas)
         else:
@@ -127,8 +201,26 @@ class Store:
         """True when the directory is an SQLite file."""
         return self.url.get_backend_name() == "sqlite"
 
+    @property
+    def sqlite_path(self) -> Path | None:
+        """The SQLite database file as given (None for PostgreSQL and in-memory databases)."""
+        if not self.is_sqlite:
+            return None
+        database = (self.url.database or "").removeprefix("file:").split("?")[0]
+        if not database or database == ":memory:":
+            return None
+        return Path(database)
+
     def fail(self, exc: BaseException, doing: str) -> DatabaseError:
         """Translate a driver error into a DatabaseError naming the database."""
+        if isinstance(exc, (IntegrityError, DataError)):
+            return DatabaseError(
+                f"The directory database {self.display} refused a record while {doing}: "
+                f"{describe_db_error(exc)}{_constraint(exc)}. The whole run was rolled back, "
+                f"so nothing was applied.",
+                "This is a fault in schoolsync, not in the database: please report it with this "
+                "message (run again with --debug for the details).",
+            )
         return DatabaseError(
             f"The directory database {self.display} failed while {doing}: "
             f"{describe_db_error(exc)}. Nothing was changed.",
@@ -145,36 +237,120 @@ class Store:
             raise self.fail(exc, doing) from exc
 
     @contextmanager
-    def transaction(self, doing: str = "writing") -> Iterator[Connection]:
-        """One transaction: committed when the block ends, rolled back on any exception."""
+    def transaction(
+        self, doing: str = "writing", committed: Callable[[], None] | None = None
+    ) -> Iterator[Connection]:
+        """One transaction: committed when the block ends, rolled back on any exception.
+
+        Args:
+            doing: What the transaction does, for the error message.
+            committed: Called right after the commit. SIGINT is held back from just before the
+                commit until this returns, so a Ctrl-C cannot fall between the commit and the
+                caller learning of it.
+        """
         try:
-            with self.engine.begin() as conn:
-                yield conn
+            with self.engine.connect() as conn:
+                trans = conn.begin()
+                try:
+                    yield conn
+                except BaseException:
+                    trans.rollback()
+                    raise
+                with interrupts_deferred():
+                    trans.commit()
+                    if committed is not None:
+                        committed()
         except SQLAlchemyError as exc:
             raise self.fail(exc, doing) from exc
 
-    def migrate(self) -> None:
-        """Create or upgrade the tables to the newest schema (Alembic), if they are not yet."""
-        script = ScriptDirectory.from_config(_alembic_config())
-        head = script.get_current_head()
+    def revision(self) -> str | None:
+        """The directory's schema revision, or None when there is no directory at the URL.
+
+        Nothing is created: an SQLite file that does not exist is not made.
+
+        Raises:
+            NewerDirectoryError: When a newer schoolsync wrote the directory.
+            DatabaseError: When the database cannot be read.
+        """
+        path = self.sqlite_path
+        if path is not None and not path.exists():
+            return None
         try:
             with self.engine.connect() as conn:
-                current = MigrationContext.configure(conn).get_current_revision()
-                if current == head:
-                    return
-            with self.engine.begin() as conn:
-                cfg = _alembic_config()
-                cfg.attributes["connection"] = conn
-                command.upgrade(cfg, "head")
+                heads = MigrationContext.configure(conn).get_current_heads()
         except SQLAlchemyError as exc:
             raise self.fail(exc, "opening it") from exc
+        if not heads:
+            return None
+        known = {rev.revision for rev in _scripts().walk_revisions()}
+        unknown = [h for h in heads if h not in known]
+        if unknown:
+            raise NewerDirectoryError(
+                f"The directory {self.display} was written by a newer schoolsync (schema "
+                f"revision {unknown[0]}); this schoolsync {__version__} knows revisions up to "
+                f"{_scripts().get_current_head()}, so it leaves the directory alone.",
+                "Upgrade schoolsync to the version that wrote it (or newer), then run the "
+                "command again.",
+            )
+        return heads[0] if len(heads) == 1 else ",".join(sorted(heads))
+
+    def exists(self) -> bool:
+        """True when a schoolsync directory (at any known revision) is at the URL."""
+        return self.revision() is not None
+
+    def migrate(self, *, create: bool = True, wait: float = MIGRATION_WAIT) -> None:
+        """Create or upgrade the tables to the newest schema (Alembic), under the run lock.
+
+        The revision is checked first without the lock (the common case: nothing to do), then
+        again under it, so two first runs never both create the tables.
+
+        Args:
+            create: Create the tables when there is no directory yet. Without it, a missing
+                directory is an error and only an existing, older one is upgraded.
+            wait: Seconds to wait for a run that holds the directory (when there is work).
+
+        Raises:
+            NoDirectoryError: When there is no directory and ``create`` is false.
+            NewerDirectoryError: When a newer schoolsync wrote the directory.
+            DirectoryBusyError: When another run holds the directory for longer than ``wait``.
+            DatabaseError: When the database fails.
+        """
+        head = _scripts().get_current_head()
+        current = self.revision()
+        if current == head:
+            return
+        if current is None and not create:
+            raise self._missing()
+        with self.run_lock(wait):
+            current = self.revision()
+            if current == head:
+                return
+            if current is None and not create:
+                raise self._missing()
+            try:
+                with self.engine.begin() as conn:
+                    cfg = _alembic_config()
+                    cfg.attributes["connection"] = conn
+                    command.upgrade(cfg, "head")
+            except SQLAlchemyError as exc:
+                doing = "creating its tables" if current is None else "upgrading its tables"
+                raise self.fail(exc, doing) from exc
+
+    def _missing(self) -> NoDirectoryError:
+        where = self.display
+        path = self.sqlite_path
+        if path is not None and not path.is_absolute():
+            where += f" (the file {path.resolve()})"
+        return NoDirectoryError(
+            f"There is no schoolsync directory at {where}; this command only works on an "
+            f"existing one and created nothing.",
+            f"Check --db (or $SCHOOLSYNC_DATABASE_URL and the working directory). To make a new "
+            f"directory: schoolsync init --db {self.display} (or run a sync into it).",
+        )
 
     @contextmanager
     def run_lock(self, wait: float = 0.0) -> Iterator[None]:
         """Hold the directory's run lock: one writer at a time, released even by a crash.
-
-        SQLite: an OS file lock on ``<database>.lock`` (freed when the process dies).
-        PostgreSQL: a session advisory lock on its own connection (freed when it closes).
 
         Args:
             wait: Seconds to wait for another run to finish before giving up.
@@ -182,20 +358,27 @@ class Store:
         Raises:
             DirectoryBusyError: When another run holds the lock for longer than ``wait``.
         """
-        if self.is_sqlite:
-            database = (self.url.database or "").removeprefix("file:").split("?")[0]
-            if not database or database == ":memory:":
-                yield
-                return
-            lock = FileLock(f"{database}.lock")
-            try:
-                lock.acquire(timeout=wait)
-            except Timeout as exc:
-                raise self._busy(wait) from exc
+        deadline = time.monotonic() + wait
+        if not (self._guard.acquire(timeout=wait) if wait > 0 else self._guard.acquire(False)):
+            raise self._busy(wait)
+        try:
+            if self._depth == 0:
+                self._acquire(deadline, wait)
+            self._depth += 1
             try:
                 yield
             finally:
-                lock.release()
+                self._depth -= 1
+                if self._depth == 0:
+                    self._release()
+        finally:
+            self._guard.release()
+
+    def _acquire(self, deadline: float, wait: float) -> None:
+        if self.is_sqlite:
+            path = self.sqlite_path
+            if path is not None:
+                self._lock_sqlite(path, deadline, wait)
             return
         try:
             conn = self.engine.connect()
@@ -204,33 +387,144 @@ class Store:
         try:
             where = conn.execute(sa.text("SELECT current_database() || '.' || current_schema()"))
             key = zlib.crc32(f"schoolsync:{where.scalar()}".encode())
-            deadline = time.monotonic() + wait
             while not conn.execute(sa.text("SELECT pg_try_advisory_lock(:k)"), {"k": key}).scalar():
                 if time.monotonic() >= deadline:
                     raise self._busy(wait)
                 time.sleep(0.2)
             conn.commit()
+        except BaseException as exc:
+            conn.close()
+            if isinstance(exc, SQLAlchemyError):
+                raise self.fail(exc, "locking it") from exc
+            raise
+        self._pg_lock = (conn, key)
+
+    def _lock_sqlite(self, path: Path, deadline: float, wait: float) -> None:
+        if sys.platform == "win32":  # pragma: no cover - no flock there
+            if self._file_lock is None:
+                self._file_lock = FileLock(f"{path.resolve()}.lock")
             try:
-                yield
-            finally:
+                self._file_lock.acquire(timeout=wait)
+            except Timeout as exc:
+                raise self._busy(wait) from exc
+            return
+        if self._lock_fd is None:
+            try:
+                self._lock_fd = os.open(path, os.O_RDONLY | os.O_CREAT | os.O_CLOEXEC, 0o644)
+            except OSError as exc:
+                raise self._unopenable(path, exc) from exc
+        self._check_links(os.fstat(self._lock_fd).st_nlink)
+        while True:
+            try:
+                fcntl.flock(self._lock_fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+                return
+            except BlockingIOError:
+                if time.monotonic() >= deadline:
+                    raise self._busy(wait) from None
+                time.sleep(0.1)
+            except OSError as exc:
+                raise self._unopenable(path, exc) from exc
+
+    def _check_links(self, links: int) -> None:
+        """Refuse an SQLite file that has several names (hard links).
+
+        SQLite keeps its write-ahead log and rollback journal beside the NAME a program opens,
+        not beside the file: a run through one name and a reader (or a crash recovery) through
+        another do not see each other's log, and changes are lost or the file is damaged. A
+        symlink is fine: SQLite follows it to the real name.
+        """
+        if links > 1:
+            raise DatabaseError(
+                f"The database file of {self.display} has {links} names (hard links). SQLite "
+                f"keeps its log beside the name a program opens, so through two names changes "
+                f"can be lost; schoolsync did not open it.",
+                "Keep one name: remove the other hard links (a symbolic link is fine), then run "
+                "again.",
+            )
+
+    def _release(self) -> None:
+        if self._pg_lock is not None:
+            conn, key = self._pg_lock
+            self._pg_lock = None
+            try:
                 conn.execute(sa.text("SELECT pg_advisory_unlock(:k)"), {"k": key})
                 conn.commit()
-        except SQLAlchemyError as exc:
-            raise self.fail(exc, "locking it") from exc
-        finally:
-            conn.close()
+            except SQLAlchemyError:
+                pass  # closing the connection below frees the lock anyway
+            finally:
+                conn.close()
+        if self._file_lock is not None:  # pragma: no cover - Windows
+            self._file_lock.release()
+        if self._lock_fd is not None and sys.platform != "win32":
+            fcntl.flock(self._lock_fd, fcntl.LOCK_UN)
+
+    def _unopenable(self, path: Path, exc: OSError) -> DatabaseError:
+        what = "open" if path.exists() else "create"
+        return DatabaseError(
+            f"Cannot {what} the database file {path} of the directory {self.display}: "
+            f"{exc.strerror or exc}. Nothing was changed.",
+            "Check that the folder exists and that this user may write to it (and to the file), "
+            "or give another --db path.",
+        )
 
     def _busy(self, wait: float) -> DirectoryBusyError:
-        waited = f" for {wait:g} seconds" if wait else ""
+        waited = f" (waited {wait:g} seconds)" if wait else ""
         return DirectoryBusyError(
-            f"Another schoolsync run is changing the directory {self.display} (waited{waited}), "
+            f"Another schoolsync run is changing the directory {self.display}{waited}, "
             f"so this one stopped without changing anything.",
             "Let the other run finish, or give --wait SECONDS to wait for it.",
         )
 
     def dispose(self) -> None:
-        """Close every pooled connection."""
+        """Close every pooled connection, then the lock descriptor."""
         self.engine.dispose()
+        if self._lock_fd is not None and self._depth == 0:
+            os.close(self._lock_fd)
+            self._lock_fd = None
+
+
+def _constraint(exc: BaseException) -> str:
+    """`` (constraint X on table Y)`` as PostgreSQL names them; SQLite names them in its text."""
+    diag = getattr(getattr(exc, "orig", None), "diag", None)
+    constraint = getattr(diag, "constraint_name", None)
+    table = getattr(diag, "table_name", None)
+    if constraint and table:
+        return f" (constraint {constraint} on table {table})"
+    if table:
+        return f" (table {table})"
+    return ""
+
+
+@contextmanager
+def interrupts_deferred() -> Iterator[None]:
+    """Hold back SIGINT (Ctrl-C) for the block; one that came in is raised right after it.
+
+    Outside the main thread (where signal handlers cannot be set) the block runs unprotected.
+    """
+    if threading.current_thread() is not threading.main_thread():
+        yield
+        return
+    received: list[int] = []
+    previous = signal.getsignal(signal.SIGINT)
+
+    def remember(signum: int, _frame: Any) -> None:
+        received.append(signum)
+
+    signal.signal(signal.SIGINT, remember)
+    try:
+        yield
+    finally:
+        signal.signal(signal.SIGINT, previous)
+    if received:
+        if callable(previous):
+            previous(signal.SIGINT, None)
+        elif previous != signal.SIG_IGN:
+            raise KeyboardInterrupt
+
+
+@lru_cache(maxsize=1)
+def _scripts() -> ScriptDirectory:
+    return ScriptDirectory.from_config(_alembic_config())
 
 
 def _alembic_config() -> Config:

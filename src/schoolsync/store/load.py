@@ -41,6 +41,7 @@ def load_directory(conn: Connection, lesson_sources: Collection[str] = ()) -> Di
     cols = [
         c.id, c.civic_no, c.register_id, c.given_name, c.middle_name, c.family_name, c.birth_date,
         c.sex, c.email, c.mobile, c.addresses, c.identifiers, c.signature, c.status, c.protected,
+        c.merged_into,
     ]  # fmt: skip
     for user in conn.execute(select(*cols)):
         d.users[user.id] = UserRow(**user._asdict())
@@ -54,7 +55,7 @@ def load_directory(conn: Connection, lesson_sources: Collection[str] = ()) -> Di
     gr = t.groups.c
     group_cols = [
         gr.id, gr.school_id, gr.kind, gr.name, gr.register_id, gr.register_type, gr.subject,
-        gr.course, gr.activities, gr.start_date, gr.end_date, gr.status,
+        gr.course, gr.activities, gr.start_date, gr.end_date, gr.status, gr.register_name,
     ]  # fmt: skip
     for group in conn.execute(select(*group_cols)):
         d.groups[group.id] = GroupRow(**group._asdict())
@@ -62,6 +63,7 @@ def load_directory(conn: Connection, lesson_sources: Collection[str] = ()) -> Di
     member_cols = (m.id, m.group_id, m.user_id, m.role, m.start_date, m.end_date)
     for mid, gid, uid, role, start, end in conn.execute(select(*member_cols)):
         d.memberships[(gid, uid, role)] = MembershipRow(mid, gid, uid, role, start, end)
+    d.register_counts = last_register_counts(conn)
     ls = t.lessons.c
     for source, count in conn.execute(select(ls.source, func.count()).group_by(ls.source)):
         d.lesson_counts[source] = count
@@ -75,3 +77,20 @@ def load_directory(conn: Connection, lesson_sources: Collection[str] = ()) -> Di
         for lesson in conn.execute(query):
             d.lessons[(lesson.source, lesson.source_key)] = LessonRow(**lesson._asdict())
     return d
+
+
+def last_register_counts(conn: Connection) -> dict[str, int]:
+    """Records per kind of the newest applied sync that read a register (empty if none did)."""
+    r = t.runs.c
+    query = (
+        select(r.sources)
+        .where(r.kind == "sync", r.status == "applied")
+        .order_by(r.id.desc())
+        .limit(100)
+    )
+    for (sources,) in conn.execute(query):
+        for source in sources or ():
+            if isinstance(source, dict) and source.get("format") == "ss12000":
+                records = source.get("records")
+                return dict(records) if isinstance(records, dict) else {}
+    return {}

@@ -7,6 +7,7 @@ from typing import Any
 from sqlalchemy import func, select
 from sqlalchemy.engine import Connection
 
+from schoolsync.domain.personnummer import mask_details
 from schoolsync.errors import NotFoundError
 from schoolsync.store import schema as t
 
@@ -51,11 +52,21 @@ def get_run(conn: Connection, run_id: int) -> dict[str, Any]:
 
 
 def run_changes(conn: Connection, run_id: int, limit: int | None = None) -> list[dict[str, Any]]:
-    """A run's change log, in the order it was written."""
+    """A run's change log, in the order it was written (personnummer masked, also in entries
+    written before the change log stored them masked)."""
     c = t.changes.c
     stmt = (
         select(c.entity, c.entity_id, c.action, c.details).where(c.run_id == run_id).order_by(c.id)
     )
     if limit is not None:
         stmt = stmt.limit(limit)
-    return [dict(row) for row in conn.execute(stmt).mappings()]
+    return [
+        {**row, "details": mask_details(row["details"] or {})}
+        for row in (dict(r) for r in conn.execute(stmt).mappings())
+    ]
+
+
+def count_changes(conn: Connection, run_id: int) -> int:
+    """How many change-log entries a run wrote."""
+    c = t.changes.c
+    return int(conn.execute(select(func.count()).where(c.run_id == run_id)).scalar_one())

@@ -79,6 +79,19 @@ run_issues = Table(
     Column("message", Text, nullable=False),
 )
 
+run_issue_persons = Table(
+    "run_issue_persons",
+    metadata,
+    Column(
+        "issue_id",
+        BigInteger().with_variant(Integer, "sqlite"),
+        ForeignKey("run_issues.id"),
+        nullable=False,
+        index=True,
+    ),
+    Column("register_id", String(100), nullable=False, index=True),  # never a name or number
+)
+
 schools = Table(
     "schools",
     metadata,
@@ -164,6 +177,8 @@ groups = Table(
     Column("start_date", Date),
     Column("end_date", Date),
     Column("status", String(10), nullable=False),  # active | archived
+    # What the register still calls a class or group renamed in the directory first (R5.3).
+    Column("register_name", String(300)),
     Column("created_run_id", Integer, ForeignKey("runs.id")),
     Column("updated_run_id", Integer, ForeignKey("runs.id")),
     UniqueConstraint("school_id", "kind", "name", name="uq_groups_school_kind_name"),

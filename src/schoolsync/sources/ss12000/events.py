@@ -16,6 +16,7 @@ from schoolsync.domain.schedule import DatedLesson, ScheduleSnapshot
 from schoolsync.sources.ss12000 import models as m
 
 STOCKHOLM = ZoneInfo("Europe/Stockholm")
+ROOM_LENGTH = 200  # lessons.room: several long room names are cut to fit
 
 
 def local(moment: datetime) -> datetime:
@@ -58,7 +59,7 @@ def calendar_lessons(
                     teachers=(),
                     start=local(event.startTime),
                     end=local(event.endTime),
-                    room=", ".join(room_names) or None,
+                    room=(", ".join(room_names) or None) and ", ".join(room_names)[:ROOM_LENGTH],
                     where=str(ref),
                     cancelled=bool(event.cancelled),
                     group_ids=(group_id,),
@@ -66,13 +67,24 @@ def calendar_lessons(
                     activity_id=activity.id,
                 )
             )
+    unreadable = snap.unreadable_ids.get("activities", set())
     for activity_id, count in sorted(missing.items()):
-        out.issues.append(
-            issue(
-                "unknown-reference",
-                f"{count} calendar event(s) name the activity {activity_id}, which is not in "
-                f"activities.json, so they were skipped. Include every activity in the export.",
-                activity_id,
+        if activity_id in unreadable:
+            text = (
+                f"{count} calendar event(s) name the activity {activity_id}, which is in "
+                f"activities.json but cannot be read (see its invalid-record issue), so they were "
+                f"skipped. Correct the activity in the register and export again."
             )
-        )
+        elif "activities" in snap.unidentified:
+            text = (
+                f"{count} calendar event(s) name the activity {activity_id}, which was not found "
+                f"among the activities that could be read (activities.json has records that "
+                f"cannot be read), so they were skipped. Correct those records and export again."
+            )
+        else:
+            text = (
+                f"{count} calendar event(s) name the activity {activity_id}, which is not in "
+                f"activities.json, so they were skipped. Include every activity in the export."
+            )
+        out.issues.append(issue("unknown-reference", text, activity_id))
     return out
