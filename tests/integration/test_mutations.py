@@ -6,9 +6,10 @@ to three of its JSON files at random and syncs again, with the safety locks on:
 - the only exception a sync may raise is ``SchoolsyncError``, and then the directory is unchanged;
 - otherwise the run is ``applied`` or ``held``, and a held run changed nothing;
 - when only the persons pages and duties.json were damaged, a user who was active stays active
-  unless their own person record was removed or changed into another valid record (or, for a
-  guardian, the record of a student who names them; for a teacher, one of their duties): a record
-  that cannot be read, or is there twice, ends nobody.
+  unless their own person record was removed or changed into another valid record, or now has a
+  securityMarking other than exactly "Ingen" (R11 protects it, readable or not); for a guardian,
+  also when that happened to the record of a student who names them; for a teacher, to one of
+  their duties. Otherwise a record that cannot be read, or is there twice, ends nobody.
 """
 
 from __future__ import annotations
@@ -197,7 +198,14 @@ def _changed(before: list[Any], after: list[Any], model: type[Entity]) -> set[st
         now = found.get(record["id"], [])
         if not now or (len(now) == 1 and now[0] != record and _is_readable(model, now[0])):
             out.add(record["id"])
+        elif model is Person and any(r != record and _marked(r) for r in now):
+            out.add(record["id"])  # R11 fail-safe: a marking but exactly "Ingen" protects
     return out
+
+
+def _marked(record: dict[str, Any]) -> bool:
+    """Whether a (damaged) person record now says, or may say, that the person is protected."""
+    return record.get("securityMarking") not in (None, "Ingen")
 
 
 def _may_end(

@@ -89,6 +89,18 @@ def test_r11_an_unreadable_record_whose_marking_is_not_exactly_ingen_is_protecte
     assert "securityMarking is not Ingen" in shown
 
 
+@pytest.mark.parametrize("marking", ["INGEN", " Ingen", "ingen", "Skyddad", "Sekretess"])
+def test_r11_a_readable_record_whose_marking_is_not_exactly_ingen_is_protected(
+    db_url: str, tmp_path: Path, marking: str
+) -> None:
+    b, ids, user_id = omar_synced(db_url, tmp_path)
+    b.get(ids["omar"])["securityMarking"] = marking
+    result = cli(db_url, "sync", str(b.write(tmp_path / "second")))
+    assert result.code == 0, result.err
+    assert "Omar" not in result.out + result.err
+    assert_masked(db_url, user_id, ended=True)
+
+
 @pytest.mark.parametrize("marking", ["Ingen", None, "left out"])
 def test_r11_an_unreadable_record_marked_exactly_ingen_or_without_marking_is_left_as_it_is(
     db_url: str, tmp_path: Path, marking: str | None

@@ -96,15 +96,16 @@ def test_r11_no_protected_person_of_a_generated_municipality_leaves_a_trace(
     renumbered["civicNo"]["value"] = good_number[:-1] + str((int(good_number[-1]) + 1) % 10)
     reg.write()
     assert cli(db_url, "sync", str(bundle), *schedules).code == 0
-    assert f"{renumbered['givenName']} {renumbered['familyName']}" in cli(
-        db_url, "runs", "show", "1", "--json", "--all"
-    ).out
+    assert (
+        f"{renumbered['givenName']} {renumbered['familyName']}"
+        in cli(db_url, "runs", "show", "1", "--json", "--all").out
+    )
 
     # Run 2: a platform-first rekey, then the register renames that student.
     old = parse_civic_no(renamed["civicNo"]["value"]).value
     new = f"{old[:8]}TF01"
     assert cli(db_url, "user", "rekey", old, new).code == 0
-    secrets += reg.secrets_of(renamed) + [new]
+    secrets += [*reg.secrets_of(renamed), new]
     renamed["civicNo"]["value"] = new
     renamed["familyName"] += "-Berg"
     reg.write()
@@ -144,7 +145,11 @@ def test_r11_no_protected_person_of_a_generated_municipality_leaves_a_trace(
         ["sync", "--json", str(bundle), *schedules],
         ["runs"],
         ["runs", "--json"],
-        *(["runs", "show", n, *flags] for n in runs for flags in ([], ["--json", "--log", "--all"])),
+        *(
+            ["runs", "show", n, *flags]
+            for n in runs
+            for flags in ([], ["--json", "--log", "--all"])
+        ),
         ["export", "--json"],
         ["export"],
         *(["troubleshoot", "group", name, "--json"] for name in groups[:12]),

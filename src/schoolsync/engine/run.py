@@ -137,13 +137,10 @@ def sync(
     """
     started = now()
     with gc_paused():
-        try:
-            advance = stage("Reading sources", len(sources))
-            read = read_sources(sources, advance, source_format, settings.sources.max_file_bytes)
-        except InputError as exc:
-            if not dry_run:
-                record_failed(store, sources, today, started, exc, wait)
-            raise
+        read = _read(
+            store, sources, settings, today, started, stage, source_format,
+            record=not dry_run, wait=wait,
+        )  # fmt: skip
         with store.run_lock(wait):
             store.migrate(create=True)
             return _sync_locked(
@@ -160,6 +157,28 @@ def sync(
                 approves=None,
                 on_commit=on_commit,
             )
+
+
+def _read(
+    store: Store,
+    paths: Sequence[Path],
+    settings: Settings,
+    today: date,
+    started: Any,
+    stage: StageCallback,
+    source_format: str | None,
+    *,
+    record: bool,
+    wait: float,
+) -> Sources:
+    """Read the run's sources; a run that fails on its input is recorded (when ``record``)."""
+    try:
+        advance = stage("Reading sources", len(paths))
+        return read_sources(paths, advance, source_format, settings.sources.max_file_bytes)
+    except InputError as exc:
+        if record:
+            record_failed(store, paths, today, started, exc, wait)
+        raise
 
 
 def _sync_locked(
@@ -381,12 +400,10 @@ def approve(
         started = now()
         source_format = options.get("format")
         with gc_paused():
-            try:
-                advance = stage("Reading sources", len(paths))
-                read = read_sources(paths, advance, source_format, settings.sources.max_file_bytes)
-            except InputError as exc:
-                record_failed(store, paths, today, started, exc)
-                raise
+            read = _read(
+                store, paths, settings, today, started, stage, source_format,
+                record=True, wait=0.0,
+            )  # fmt: skip
             result = _sync_locked(
                 store,
                 read,

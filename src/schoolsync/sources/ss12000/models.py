@@ -221,7 +221,6 @@ SchoolType = Literal[
     "SFI", "SARVUX", "SARVUXGR", "SARVUXGY", "KU", "YH", "FHS", "STF", "KKU", "HS", "ABU", "AU",
 ]  # fmt: skip
 Sex = Literal["Man", "Kvinna", "Okänt"]
-SecurityMarking = Literal["Ingen", "Sekretessmarkering", "Skyddad folkbokföring"]
 PersonStatus = Literal["Aktiv", "Utvandrad", "Avliden"]
 RelationType = Literal["Vårdnadshavare", "Annan ansvarig", "God man", "Utsedd behörig"]
 EmailType = Literal["Privat", "Skola elev", "Skola personal", "Arbete övrigt"]
@@ -332,7 +331,9 @@ class Person(Entity):
     civicNo: CivicNo | None = None
     birthDate: IsoDate | None = None
     sex: Annotated[Sex, AnyCase()] | None = None
-    securityMarking: Annotated[SecurityMarking, AnyCase()] | None = None
+    # Any text is read as it is: R11 protects every marking but exactly "Ingen" (fail-safe), so
+    # a misspelt or differently cased marking is protected, never unreadable.
+    securityMarking: Annotated[str, Field(max_length=100)] | None = None
     personStatus: Annotated[PersonStatus, AnyCase()] | None = None
     emails: Emails = None
     phoneNumbers: Phones = None

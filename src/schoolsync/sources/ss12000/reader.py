@@ -595,8 +595,7 @@ def _person(snap: r.RegisterSnapshot, p: m.Person, ref: r.RecordRef) -> r.Person
         mobile=_pick_mobile(phones),
         addresses=tuple(_dump_all(addresses)),
         identifiers=identifiers,
-        security_marking=_opt_enum(snap, "persons", "securityMarking", p.securityMarking)
-        or "Ingen",
+        security_marking="Ingen" if p.securityMarking is None else p.securityMarking,
         person_status=_opt_enum(snap, "persons", "personStatus", p.personStatus) or "Aktiv",
         enrolments=tuple(
             r.Enrolment(
