@@ -13,8 +13,6 @@ from schoolsync.store import schema as t
 if TYPE_CHECKING:
     from schoolsync.cli.app import Env
 
-_MASKED_FIELDS = {"civic_no"}
-
 
 def _describe_details(details: dict[str, Any], schools: dict[str, str] | None = None) -> str:
     parts = []
@@ -24,10 +22,8 @@ def _describe_details(details: dict[str, Any], schools: dict[str, str] | None = 
         if name == "school_id" and not isinstance(value, list):
             parts.append(f"school: {(schools or {}).get(str(value), value)}")
             continue
-        if isinstance(value, list) and len(value) == 2:
+        if isinstance(value, list) and len(value) == 2:  # personnummer come masked (run_changes)
             old, new = value
-            if name in _MASKED_FIELDS:
-                old, new = mask_civic_no(str(old or "")), mask_civic_no(str(new or ""))
             parts.append(f"{name}: {old} → {new}")
         else:
             parts.append(f"{name}: {value}")

@@ -91,10 +91,9 @@ def _missing(kind: str, where: str, held: int, what: str) -> Issue:
         "lock-missing-data",
         f"{where} has no {kind} (the file is missing or holds no records), but the directory "
         f"holds {what} from them ({held} in the last read). The export most likely ran too "
-        f"early or failed half-way, "
-        f"so the run was held and nothing was applied. Do not unlock: export again and run the "
-        f"sync. Only if the register really has no {kind} any more, apply it with "
-        f"--allow-mass-changes.",
+        f"early or failed half-way, so the run was held and nothing was applied. Do not unlock: "
+        f"export again and run the sync. Only if the register really has no {kind} any more, "
+        f"apply it with --allow-mass-changes.",
         kind,
     )
 

@@ -147,10 +147,8 @@ class Directory:
     lesson_counts: dict[str, int] = field(default_factory=dict)  # every source's lesson count
     # How many records of each kind the last applied register read had (R10 missing data).
     register_counts: dict[str, int] = field(default_factory=dict)
-
-    def merged_from(self, user_id: str) -> list[UserRow]:
-        """The accounts merged straight into a user (``user merge``)."""
-        return [u for u in self.users.values() if u.merged_into == user_id]
+    # User id to the ids of the accounts merged straight into it (``user merge``).
+    merged_from: dict[str, list[str]] = field(default_factory=dict)
 
     def links_by_user(self) -> dict[str, dict[tuple[str, str], LinkRow]]:
         """Links grouped by user id, keyed by (school id, role)."""

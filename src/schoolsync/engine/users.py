@@ -173,20 +173,24 @@ def _mask_frozen(
 def _mask_merged(ctx: PlanContext, user: UserRow) -> None:
     """Accounts merged into a user who became protected (``user merge``) hold the same person's
     old data: they are masked too, along the whole chain."""
-    if not any(u.merged_into for u in ctx.directory.users.values()):
-        return
     todo = [user.id]
     while todo:
-        for other in ctx.directory.merged_from(todo.pop()):
+        for other_id in ctx.directory.merged_from.get(todo.pop(), ()):
+            other = ctx.directory.users[other_id]
             if not other.protected:
                 todo.append(other.id)
                 ctx.changes.update(t.users.name, {"id": other.id, **_masked_fields(ctx, other)})
 
 
+def _scrub(ctx: PlanContext, user: UserRow) -> None:
+    """R11: what earlier runs recorded about this user (name, masked number) is to be removed."""
+    texts = [f"{user.given_name} {user.family_name}", mask_civic_no(user.civic_no)]
+    ctx.changes.scrub.append((user.id, texts))
+
+
 def _masked_fields(ctx: PlanContext, user: UserRow) -> dict[str, Any]:
     """The pseudonym's values that differ from the user's, and the user's history to scrub."""
-    ctx.changes.scrub.append((user.id, [f"{user.given_name} {user.family_name}",
-                                        mask_civic_no(user.civic_no)]))  # fmt: skip
+    _scrub(ctx, user)
     ctx.changes.record("user", user.id, "updated", protected=True)
     given, family = pseudonym_names(user.register_id or user.id)
     masked: dict[str, Any] = {
@@ -375,8 +379,7 @@ def _plan_known_user(
         if not user.protected:
             changed["protected"] = True
             _mask_merged(ctx, user)
-            ctx.changes.scrub.append((user.id, [f"{user.given_name} {user.family_name}",
-                                                mask_civic_no(user.civic_no)]))  # fmt: skip
+            _scrub(ctx, user)
     elif user.protected:
         changed["protected"] = False  # protection lifted: the register's data comes back
     if changed:

@@ -45,6 +45,8 @@ def load_directory(conn: Connection, lesson_sources: Collection[str] = ()) -> Di
     ]  # fmt: skip
     for user in conn.execute(select(*cols)):
         d.users[user.id] = UserRow(**user._asdict())
+        if user.merged_into:
+            d.merged_from.setdefault(user.merged_into, []).append(user.id)
     s = t.user_schools.c
     link_cols = [s.id, s.user_id, s.school_id, s.role, s.start_date, s.end_date, s.signature]
     for link in conn.execute(select(*link_cols)):
