@@ -13,7 +13,7 @@ from schoolsync.domain.schedule import ScheduleSnapshot
 from schoolsync.errors import InputError
 from schoolsync.sources.novaschem import is_novaschem, read_novaschem
 from schoolsync.sources.ss12000 import read_bundle
-from schoolsync.sources.ss12000.files import DEFAULT_MAX_FILE_BYTES, exists_somehow, not_a_file
+from schoolsync.sources.ss12000.files import DEFAULT_MAX_FILE_BYTES, check_file, exists_somehow
 
 FORMATS = ("ss12000", "novaschem")
 
@@ -54,24 +54,6 @@ def fingerprint(paths: Sequence[Path]) -> str:
     return digest.hexdigest()
 
 
-def _check_schedule_file(path: Path, max_bytes: int) -> None:
-    """A schedule source must be a regular file within the size limit (a FIFO or a device
-    would hang or never end)."""
-    what = not_a_file(path)
-    if what is not None:
-        raise InputError(
-            f"is {what}, not a file, so it cannot be read.",
-            "Give the schedule's text export (a file).",
-            path=str(path),
-        )
-    if path.stat().st_size > max_bytes:
-        raise InputError(
-            f"is larger than {max_bytes // 1024**2} MB, the most schoolsync reads from one file.",
-            "If the file is right, raise [sources] max_file_mb in the settings.",
-            path=str(path),
-        )
-
-
 def _format_of(path: Path, forced: str | None, max_bytes: int) -> str:
     if path.is_dir():
         return forced or "ss12000"
@@ -81,7 +63,7 @@ def _format_of(path: Path, forced: str | None, max_bytes: int) -> str:
             "Give the SS 12000 bundle folder and/or Novaschem text exports.",
             path=str(path),
         )
-    _check_schedule_file(path, max_bytes)
+    check_file(path, str(path), max_bytes, "Give the schedule's text export (a file).")
     if forced:
         return forced
     if is_novaschem(path):

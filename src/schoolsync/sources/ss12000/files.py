@@ -104,6 +104,34 @@ class EndpointFile:
     paged: bool  # one page of the endpoint's folder of pages
 
 
+def check_file(path: Path, display: str, max_bytes: int, hint: str) -> None:
+    """Refuse a source that is not a regular file (a FIFO or a device would hang or never end)
+    or is larger than ``max_bytes``.
+
+    Args:
+        path: The file.
+        display: How messages name it.
+        max_bytes: The largest file read (``[sources] max_file_mb``).
+        hint: What to do when it is not a file.
+
+    Raises:
+        InputError: When it is not a regular file or is too large.
+    """
+    what = not_a_file(path)
+    if what is not None:
+        raise InputError(f"is {what}, not a file, so it cannot be read.", hint, path=display)
+    if path.stat().st_size > max_bytes:
+        raise _too_large(display, max_bytes)
+
+
+def _too_large(display: str, max_bytes: int) -> InputError:
+    return InputError(
+        f"is larger than {max_bytes // 1024**2} MB, the most schoolsync reads from one file.",
+        "If the file is right, raise [sources] max_file_mb in the settings.",
+        path=display,
+    )
+
+
 def read_file(path: Path, display: str, max_bytes: int = DEFAULT_MAX_FILE_BYTES) -> bytes:
     """Read a regular file's bytes, without a leading byte-order mark.
 
@@ -114,14 +142,13 @@ def read_file(path: Path, display: str, max_bytes: int = DEFAULT_MAX_FILE_BYTES)
         InputError: When the file is not a regular file, cannot be opened, is larger than the
             limit or holds nothing.
     """
-    what = not_a_file(path)
-    if what is not None:
-        raise InputError(
-            f"is {what}, not a file, so it cannot be read.",
-            "Put the endpoint's JSON file there (or remove it if the register has no such "
-            "data), and run the sync again; nothing was changed.",
-            path=display,
-        )
+    check_file(
+        path,
+        display,
+        max_bytes,
+        "Put the endpoint's JSON file there (or remove it if the register has no such data), "
+        "and run the sync again; nothing was changed.",
+    )
     try:
         with path.open("rb") as fh:
             size = os.fstat(fh.fileno()).st_size
@@ -134,12 +161,8 @@ def read_file(path: Path, display: str, max_bytes: int = DEFAULT_MAX_FILE_BYTES)
             "Check that the file exists and that schoolsync may read it.",
             path=display,
         ) from exc
-    if too_big:
-        raise InputError(
-            f"is larger than {max_bytes // 1024**2} MB, the most schoolsync reads from one file.",
-            "If the file is right, raise [sources] max_file_mb in the settings.",
-            path=display,
-        )
+    if too_big:  # it grew past the limit since it was checked
+        raise _too_large(display, max_bytes)
     if len(data) > size:
         raise InputError(
             "grew while it was read: it is still being written.",
