@@ -6,7 +6,7 @@ VENV   := .venv
 BIN    := $(VENV)/bin
 STAMP  := $(VENV)/.installed
 
-.PHONY: demo test bench install clean
+.PHONY: demo test test-quick bench install clean
 
 $(STAMP): pyproject.toml
 	$(PYTHON) -m venv $(VENV)
@@ -19,8 +19,13 @@ install: $(STAMP)
 demo: $(STAMP)
 	$(BIN)/schoolsync demo
 
+# Every test, on every core (pytest-xdist; each test has a database of its own).
 test: $(STAMP)
-	$(BIN)/python -m pytest
+	$(BIN)/python -m pytest -n auto
+
+# The quick local loop: everything but the tests marked slow (kill, corpus, property, tour).
+test-quick: $(STAMP)
+	$(BIN)/python -m pytest -n auto -m "not slow"
 
 bench: $(STAMP)
 	$(BIN)/python benchmarks/sync_bench.py

@@ -17,13 +17,17 @@ from datetime import date
 from pathlib import Path
 from typing import Any
 
+# Rich reads the width once, when schoolsync's consoles are made: make it wide before any import
+# of schoolsync, whichever test (or xdist worker) imports it first.
+os.environ.setdefault("COLUMNS", "200")
+
 import pytest
 import sqlalchemy as sa
 from sqlalchemy.engine import make_url
 
+from schoolsync.domain.settings import Settings
 from schoolsync.engine.run import RunResult, sync
 from schoolsync.export import export_directory
-from schoolsync.settings import Settings
 from schoolsync.store.db import Store
 
 TODAY = date(2025, 10, 15)

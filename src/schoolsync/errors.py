@@ -1,13 +1,13 @@
 """schoolsync's own errors, and nothing else.
 
 Every failure a user can cause or meet is one of these, raised with a sentence that says what is
-wrong, where, and what to do. The CLI turns them into that sentence and an exit status; nothing
+wrong, where, and what to do. The CLI turns them into that sentence and exit status 1; nothing
 above this layer shows a traceback. Foreign errors (JSON, TOML, SQLAlchemy, OS) are translated at
 the boundary where they happen, with ``raise ... from exc``.
 
 The tree::
 
-    SchoolsyncError                 exit 1
+    SchoolsyncError
     ├── InputError                  a source (register export, schedule file) cannot be read
     ├── ConfigError                 the settings file is wrong
     ├── DatabaseError               the directory database is unreachable, full or refuses
@@ -30,10 +30,7 @@ class SchoolsyncError(Exception):
     Attributes:
         message: What is wrong and where, as a sentence.
         hint: What to do about it, as a sentence (may be empty).
-        exit_code: The process exit status the CLI uses.
     """
-
-    exit_code = 1
 
     def __init__(self, message: str, hint: str = "") -> None:
         super().__init__(message)

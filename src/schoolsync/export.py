@@ -14,7 +14,7 @@ from zoneinfo import ZoneInfo
 from sqlalchemy import select
 from sqlalchemy.engine import Connection
 
-from schoolsync.engine.state import is_open
+from schoolsync.domain.directory import is_open
 from schoolsync.store import schema as t
 
 STOCKHOLM = ZoneInfo("Europe/Stockholm")

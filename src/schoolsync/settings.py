@@ -1,121 +1,19 @@
-"""Settings (``schoolsync.toml``): which units feed which school, and how the rules behave.
-
-Read with :mod:`tomllib` and checked with pydantic, so a wrong value is reported with its place in
-the file. Every setting has a default; no file means all defaults.
+"""Settings (``schoolsync.toml``): read with :mod:`tomllib` and checked against the model in
+:mod:`schoolsync.domain.settings`, so a wrong value is reported with its place in the file. No file
+means all defaults.
 """
 
 from __future__ import annotations
 
 import tomllib
 from pathlib import Path
-from typing import Any, Literal
 
-from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
+from pydantic import ValidationError
 
+from schoolsync.domain.settings import Settings
 from schoolsync.errors import ConfigError
 
 DEFAULT_CONFIG_FILE = "schoolsync.toml"
-
-
-class _Section(BaseModel):
-    model_config = ConfigDict(extra="forbid", frozen=True)
-
-
-class SchoolSetting(_Section):
-    """One directory school fed by one or more register units (R4.2)."""
-
-    name: str = Field(min_length=1, max_length=250)  # a school's name in the directory
-    units: list[str] = Field(min_length=1)
-    mentor_source: Literal["assignment", "none"] | None = None
-
-    @field_validator("name")
-    @classmethod
-    def _strip(cls, value: str) -> str:
-        if not value.strip():
-            raise ValueError("must not be blank")
-        return value.strip()
-
-
-class SyncSettings(_Section):
-    """The ``[sync]`` table."""
-
-    departure_units: list[str] = Field(default_factory=list)
-    visibility_lead_days: int = Field(default=15, ge=0, le=366)
-    group_naming: Literal["register", "ted", "procapita"] = "register"
-    procapita_template: str = "KLA.{class}_{subject}"
-    mentor_source: Literal["assignment", "none"] = "assignment"
-    protected_identity: Literal["exclude", "pseudonymise"] = "exclude"
-
-
-class LockLimits(_Section):
-    """Mass-change limits (R10): a run that ends more than BOTH the share and the count of a
-    school's active users (or memberships) is held."""
-
-    max_ended_users_percent: float | None = Field(default=None, ge=0, le=100)
-    max_ended_users_count: int | None = Field(default=None, ge=0)
-    max_ended_memberships_percent: float | None = Field(default=None, ge=0, le=100)
-    max_ended_memberships_count: int | None = Field(default=None, ge=0)
-
-
-class LockSettings(_Section):
-    """The ``[locks]`` table (R10 safety locks), with per-school overrides by school name."""
-
-    max_ended_users_percent: float = Field(default=10.0, ge=0, le=100)
-    max_ended_users_count: int = Field(default=20, ge=0)
-    max_ended_memberships_percent: float = Field(default=10.0, ge=0, le=100)
-    max_ended_memberships_count: int = Field(default=50, ge=0)
-    schools: dict[str, LockLimits] = Field(default_factory=dict)
-
-    def limits(self, school: str) -> tuple[float, int, float, int]:
-        """(users %, users count, memberships %, memberships count) for one school."""
-        own = self.schools.get(school, LockLimits())
-
-        def pick(name: str) -> Any:
-            value = getattr(own, name)
-            return getattr(self, name) if value is None else value
-
-        return (
-            pick("max_ended_users_percent"),
-            pick("max_ended_users_count"),
-            pick("max_ended_memberships_percent"),
-            pick("max_ended_memberships_count"),
-        )
-
-
-class SourceSettings(_Section):
-    """The ``[sources]`` table: limits on what is read."""
-
-    max_file_mb: int = Field(default=4096, ge=1, le=1024 * 1024)
-
-    @property
-    def max_file_bytes(self) -> int:
-        """The largest file read, in bytes."""
-        return self.max_file_mb * 1024 * 1024
-
-
-class Settings(_Section):
-    """All settings."""
-
-    schools: list[SchoolSetting] = Field(default_factory=list)
-    sync: SyncSettings = Field(default_factory=SyncSettings)
-    locks: LockSettings = Field(default_factory=LockSettings)
-    sources: SourceSettings = Field(default_factory=SourceSettings)
-
-    @field_validator("schools")
-    @classmethod
-    def _unique(cls, schools: list[SchoolSetting]) -> list[SchoolSetting]:
-        names: set[str] = set()
-        units: set[str] = set()
-        for school in schools:
-            if school.name in names:
-                raise ValueError(f"the school name {school.name!r} is used twice")
-            names.add(school.name)
-            for unit in school.units:
-                key = unit.strip().lower()
-                if key in units:
-                    raise ValueError(f"the unit {unit!r} is given to two schools")
-                units.add(key)
-        return schools
 
 
 def load_settings(path: Path | None) -> Settings:

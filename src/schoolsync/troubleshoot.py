@@ -45,8 +45,8 @@ def last_sync_issues(conn: Connection, *subjects: str) -> tuple[int | None, list
     return int(run_id), [dict(row._mapping) for row in rows]
 
 
-def _who(row: Any) -> str:
-    return f"{row.given_name} {row.family_name} ({mask_civic_no(row.civic_no)})"
+def _who(row: Any, today: date) -> str:
+    return f"{row.given_name} {row.family_name} ({mask_civic_no(row.civic_no, today=today)})"
 
 
 def troubleshoot_group(conn: Connection, name: str, today: date, lead_days: int) -> dict[str, Any]:
@@ -88,7 +88,7 @@ def troubleshoot_group(conn: Connection, name: str, today: date, lead_days: int)
                 "members": [
                     {
                         "role": x.role,
-                        "who": _who(x),
+                        "who": _who(x, today),
                         "signature": x.signature if x.role in ("teacher", "mentor") else None,
                         "start_date": x.start_date.isoformat() if x.start_date else None,
                         "end_date": x.end_date.isoformat() if x.end_date else None,
@@ -128,7 +128,12 @@ def troubleshoot_signature(conn: Connection, signature: str, today: date) -> dic
     for row in rows:
         holder = holders.setdefault(
             row.id,
-            {"who": _who(row), "directory_signature": row.signature, "schools": [], "groups": []},
+            {
+                "who": _who(row, today),
+                "directory_signature": row.signature,
+                "schools": [],
+                "groups": [],
+            },
         )
         holder["schools"].append(
             {

@@ -17,7 +17,7 @@ from pathlib import Path
 import pytest
 import sqlalchemy as sa
 
-from schoolsync.cli import app as app_module
+from schoolsync.cli import sync as sync_module
 from schoolsync.export import export_lessons, visible
 from schoolsync.store import db as db_module
 from schoolsync.store import schema
@@ -177,7 +177,7 @@ def test_ctrl_c_after_the_commit_reports_the_run_as_applied(
     def interrupted(*_args: object) -> None:
         raise KeyboardInterrupt
 
-    monkeypatch.setattr(app_module, "show_result", interrupted)
+    monkeypatch.setattr(sync_module, "show_result", interrupted)
     db = ["--db", f"sqlite:///{tmp_path / 'd.db'}", "--today", TODAY]
     result = invoke(*db, "sync", str(EXAMPLE_BUNDLE))
     assert result.code == 0, result.err
@@ -199,7 +199,7 @@ def test_ctrl_c_after_a_held_run_was_recorded_exits_3(
     def interrupted(*_args: object) -> None:
         raise KeyboardInterrupt
 
-    monkeypatch.setattr(app_module, "show_result", interrupted)
+    monkeypatch.setattr(sync_module, "show_result", interrupted)
     result = invoke(*db, "sync", str(b.write(tmp_path / "b")))
     assert result.code == 3, result.err
     assert "Run 2 was held" in result.err and "nothing was applied" in result.err

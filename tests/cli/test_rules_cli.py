@@ -14,7 +14,7 @@ import sqlalchemy as sa
 from schoolsync.generate import generate_bundle
 from schoolsync.store.db import Store
 from tests.builder import school
-from tests.conftest import run_cli
+from tests.conftest import invoke
 
 TODAY = date(2025, 10, 15)
 
@@ -26,13 +26,13 @@ def municipality(tmp_path_factory: pytest.TempPathFactory) -> tuple[str, dict[st
     summary = generate_bundle(root / "bundle", "small", seed=3, today=TODAY)
     db = f"sqlite:///{root / 'd.db'}"
     sources = [str(root / "bundle"), *map(str, summary.schedules)]
-    result = run_cli("--db", db, "--today", TODAY.isoformat(), "sync", "--json", *sources)
+    result = invoke("--db", db, "--today", TODAY.isoformat(), "sync", "--json", *sources)
     assert result.code == 0, result.err
     return db, json.loads(result.out), root / "bundle"
 
 
 def export(db: str, today: date = TODAY) -> dict[str, Any]:
-    return json.loads(run_cli("--db", db, "--today", today.isoformat(), "export", "--json").out)
+    return json.loads(invoke("--db", db, "--today", today.isoformat(), "export", "--json").out)
 
 
 def codes(report: dict[str, Any]) -> set[str]:
@@ -75,7 +75,7 @@ def test_r6_2_r6_4_r7_1_after_the_school_year_groups_are_archived_with_their_mem
     summer = date(2026, 6, 20)
     copy = tmp_path / "d.db"
     Path(copy).write_bytes(Path(db.removeprefix("sqlite:///")).read_bytes())
-    result = run_cli("--db", f"sqlite:///{copy}", "--today", summer.isoformat(), "sync", "--json",
+    result = invoke("--db", f"sqlite:///{copy}", "--today", summer.isoformat(), "sync", "--json",
                      "--allow-mass-changes", str(bundle))  # fmt: skip
     report = json.loads(result.out)
     assert report["changes"]["groups"]["archived"] > 0 and report["changes"]["classes"]["archived"]
@@ -96,7 +96,7 @@ def test_r4_4_a_shared_signature_is_an_error_in_the_cli_report(tmp_path: Path) -
     db, b, ids = _bundle(tmp_path)
     twin = b.person("Kalle", "Holmberg", "198101062399")
     b.duty(twin, ids["unit"], "Lärare", "KAHO")
-    report = json.loads(run_cli(*db, "sync", "--json", str(b.write(tmp_path / "b"))).out)
+    report = json.loads(invoke(*db, "sync", "--json", str(b.write(tmp_path / "b"))).out)
     issue = next(i for i in report["issues"] if i["code"] == "signature-duplicate")
     assert issue["severity"] == "error" and issue["rule"] == "R4.4"
     assert export(db[1])["groups"][0]["teachers"] == []
@@ -104,10 +104,10 @@ def test_r4_4_a_shared_signature_is_an_error_in_the_cli_report(tmp_path: Path) -
 
 def test_r5_3_a_rename_in_the_wrong_order_is_reported_with_the_command(tmp_path: Path) -> None:
     db, b, ids = _bundle(tmp_path)
-    assert run_cli(*db, "sync", str(b.write(tmp_path / "a"))).code == 0
+    assert invoke(*db, "sync", str(b.write(tmp_path / "a"))).code == 0
     group = b.find_group(ids["7A"])
     group["displayName"], group["id"] = "7B", "99999999-0000-4000-8000-000000000001"
-    report = json.loads(run_cli(*db, "sync", "--json", str(b.write(tmp_path / "b"))).out)
+    report = json.loads(invoke(*db, "sync", "--json", str(b.write(tmp_path / "b"))).out)
     issue = next(i for i in report["issues"] if i["code"] == "possible-rename")
     assert 'schoolsync class rename "7A" "7B" --school "Norrskolan"' in issue["message"]
 
@@ -115,7 +115,7 @@ def test_r5_3_a_rename_in_the_wrong_order_is_reported_with_the_command(tmp_path:
 def test_r7_4_a_member_added_by_hand_is_ended_by_the_next_cli_sync(tmp_path: Path) -> None:
     db, b, _ = _bundle(tmp_path)
     folder = b.write(tmp_path / "a")
-    assert run_cli(*db, "sync", str(folder)).code == 0
+    assert invoke(*db, "sync", str(folder)).code == 0
     store = Store(db[1])
     with store.engine.begin() as conn:
         group = conn.execute(sa.text("SELECT id FROM groups WHERE name = 'Ma 7A'")).scalar()
@@ -128,5 +128,5 @@ def test_r7_4_a_member_added_by_hand_is_ended_by_the_next_cli_sync(tmp_path: Pat
             {"g": group, "u": user},
         )  # fmt: skip
     store.dispose()
-    report = json.loads(run_cli(*db, "sync", "--json", str(folder)).out)
+    report = json.loads(invoke(*db, "sync", "--json", str(folder)).out)
     assert report["changes"]["memberships"]["ended"] == 1

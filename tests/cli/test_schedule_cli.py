@@ -6,7 +6,7 @@ import json
 from pathlib import Path
 
 from tests.builder import school
-from tests.conftest import run_cli
+from tests.conftest import invoke
 from tests.schedule_builder import Lesson, Schedule
 
 TODAY = "2025-10-15"
@@ -28,7 +28,7 @@ def _setup(tmp_path: Path, db_url: str) -> tuple[list[str], Path, Path]:
 
 def test_sync_with_a_schedule_reports_and_exports_lessons(db_url: str, tmp_path: Path) -> None:
     db, bundle, schedule = _setup(tmp_path, db_url)
-    result = run_cli(*db, "sync", "--json", str(bundle), str(schedule))
+    result = invoke(*db, "sync", "--json", str(bundle), str(schedule))
     assert result.code == 0, result.err
     report = json.loads(result.out)
     assert report["changes"]["lessons"]["created"] == 72
@@ -40,53 +40,53 @@ def test_sync_with_a_schedule_reports_and_exports_lessons(db_url: str, tmp_path:
     }
     codes = {i["code"] for i in report["issues"]}
     assert {"schedule-unknown-group", "schedule-unknown-signature", "schedule-bad-row"} <= codes
-    lessons = json.loads(run_cli(*db, "export", "--json").out)["lessons"]
+    lessons = json.loads(invoke(*db, "export", "--json").out)["lessons"]
     assert len(lessons) == 48 and {x["group"] for x in lessons} == {"Ma 7A"}
     window = json.loads(
-        run_cli(*db, "export", "--json", "--from", "2025-09-01", "--to", "2025-09-07").out
+        invoke(*db, "export", "--json", "--from", "2025-09-01", "--to", "2025-09-07").out
     )["lessons"]
     assert [x["start"][:10] for x in window] == ["2025-09-01", "2025-09-01"]
-    again = json.loads(run_cli(*db, "sync", "--json", str(bundle), str(schedule)).out)
+    again = json.loads(invoke(*db, "sync", "--json", str(bundle), str(schedule)).out)
     assert not any(again["changes"]["lessons"].values())
 
 
 def test_troubleshoot_lists_tied_and_untied_lessons(db_url: str, tmp_path: Path) -> None:
     db, bundle, schedule = _setup(tmp_path, db_url)
-    run_cli(*db, "sync", str(bundle), str(schedule))
-    group = run_cli(*db, "troubleshoot", "group", "Ma 7A").out
+    invoke(*db, "sync", str(bundle), str(schedule))
+    group = invoke(*db, "troubleshoot", "group", "Ma 7A").out
     assert "Lessons tied to 'Ma 7A': 24 lesson(s)" in group
     assert "Not tied: 'ma 7A'" in group and "differs only in upper/lower case" in group
-    signature = run_cli(*db, "troubleshoot", "signature", "ZZQ").out
+    signature = invoke(*db, "troubleshoot", "signature", "ZZQ").out
     assert "No teacher has the signature ZZQ" in signature
-    view = json.loads(run_cli(*db, "troubleshoot", "group", "Ma 7A", "--json").out)
+    view = json.loads(invoke(*db, "troubleshoot", "group", "Ma 7A", "--json").out)
     assert view["lessons"]["failed"][0]["problem"] == "schedule-unknown-group"
 
 
 def test_a_schedule_alone_can_be_synced_after_the_register(tmp_path: Path) -> None:
     db, bundle, schedule = _setup(tmp_path, f"sqlite:///{tmp_path / 'd.db'}")
-    assert run_cli(*db, "sync", str(bundle)).code == 0
-    alone = json.loads(run_cli(*db, "sync", "--json", str(schedule)).out)
+    assert invoke(*db, "sync", str(bundle)).code == 0
+    alone = json.loads(invoke(*db, "sync", "--json", str(schedule)).out)
     assert alone["changes"]["lessons"]["created"] == 72
     assert alone["changes"]["users"]["ended"] == 0  # no register in the run: users untouched
 
 
 def test_a_cut_off_schedule_fails_and_changes_nothing(tmp_path: Path) -> None:
     db, bundle, schedule = _setup(tmp_path, f"sqlite:///{tmp_path / 'd.db'}")
-    run_cli(*db, "sync", str(bundle), str(schedule))
-    before = run_cli(*db, "export", "--json").out
+    invoke(*db, "sync", str(bundle), str(schedule))
+    before = invoke(*db, "export", "--json").out
     data = schedule.read_bytes()
     schedule.write_bytes(data[: int(len(data) * 0.8)])
-    result = run_cli(*db, "sync", str(bundle), str(schedule))
+    result = invoke(*db, "sync", str(bundle), str(schedule))
     assert result.code == 1 and "schema.txt" in result.err and "cut off" in result.err
     assert "Traceback" not in result.err
-    assert run_cli(*db, "export", "--json").out == before
+    assert invoke(*db, "export", "--json").out == before
 
 
 def test_an_unknown_file_is_refused_and_format_can_be_forced(tmp_path: Path) -> None:
     db = ["--db", f"sqlite:///{tmp_path / 'd.db'}", "--today", TODAY]
     other = tmp_path / "notes.txt"
     other.write_text("hello\n", encoding="utf-8")
-    refused = run_cli(*db, "sync", str(other))
+    refused = invoke(*db, "sync", str(other))
     assert refused.code == 1 and "neither an SS 12000 bundle folder nor a Novaschem" in refused.err
-    forced = run_cli(*db, "sync", "--format", "novaschem", str(other))
+    forced = invoke(*db, "sync", "--format", "novaschem", str(other))
     assert forced.code == 1 and "no [Tables] section" in forced.err

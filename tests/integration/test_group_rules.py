@@ -8,7 +8,7 @@ from typing import Any
 
 import sqlalchemy as sa
 
-from schoolsync.settings import Settings
+from schoolsync.domain.settings import Settings
 from schoolsync.store.db import Store
 from tests.builder import PNR, Bundle, school
 from tests.conftest import Directory, run_cli
@@ -56,7 +56,7 @@ def test_r5_2_comma_in_a_class_name_is_an_error_and_the_class_is_not_created(
     result = directory.sync(b.write(tmp_path / "a"))
     problem = issue(result, "class-name-comma")
     assert problem.severity == "error" and problem.rule == "R5.2" and "8A, 8B" in problem.message
-    assert result.status == "applied" and result.exit_code == 0
+    assert result.status == "applied"
     export = directory.export()
     assert "8A, 8B" not in {c["name"] for c in export["classes"]}
     assert find(export, "classes", "7A")["students"]  # the rest of the run went on

@@ -9,7 +9,7 @@ from typing import Any
 
 import sqlalchemy as sa
 
-from schoolsync.settings import Settings
+from schoolsync.domain.settings import Settings
 from schoolsync.store.db import Store
 from tests.builder import PNR, Bundle, school
 from tests.conftest import TODAY, Directory, run_cli

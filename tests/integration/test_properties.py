@@ -13,11 +13,14 @@ from datetime import date, timedelta
 from pathlib import Path
 from typing import Any
 
+import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from tests.builder import PNR, Bundle
 from tests.conftest import TODAY, Directory
+
+pytestmark = pytest.mark.slow  # property tests: CI runs them; `make test-quick` skips them
 
 UNITS = [("Norrskolan", "99990101"), ("Söderskolan", "99990202")]
 SIGNATURES = ["AAA", "BBB", "CCC"]

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from pathlib import Path
+from typing import Any
 
 import pytest
 import sqlalchemy as sa
@@ -12,6 +13,7 @@ from alembic.script import ScriptDirectory
 
 from schoolsync.engine import apply as apply_module
 from schoolsync.errors import DatabaseError
+from schoolsync.store import db as db_module
 from schoolsync.store import schema
 from schoolsync.store.db import Store, _alembic_config
 from tests.builder import school
@@ -91,9 +93,19 @@ def test_migrations_create_exactly_the_tables_the_code_uses(db_url: str) -> None
     assert diff == []
 
 
-def test_opening_twice_migrates_once(db_url: str) -> None:
+def test_opening_twice_migrates_once(db_url: str, monkeypatch: pytest.MonkeyPatch) -> None:
+    upgrades: list[str] = []
+    real_upgrade = db_module.command.upgrade
+
+    def counting_upgrade(cfg: Any, revision: str) -> None:
+        upgrades.append(revision)
+        real_upgrade(cfg, revision)
+
+    monkeypatch.setattr(db_module.command, "upgrade", counting_upgrade)
     Store(db_url).dispose()
+    assert upgrades == ["head"]  # the first opening creates the tables
     store = Store(db_url)
+    assert upgrades == ["head"]  # the second finds them at head and migrates nothing
     try:
         with store.connect() as conn:
             current = conn.execute(sa.text("SELECT version_num FROM alembic_version")).scalar()

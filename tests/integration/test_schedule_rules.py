@@ -6,8 +6,8 @@ from datetime import date
 from pathlib import Path
 from typing import Any
 
+from schoolsync.domain.settings import Settings
 from schoolsync.engine.run import RunResult, sync
-from schoolsync.settings import Settings
 from schoolsync.store.db import Store
 from tests.builder import Bundle, school
 from tests.conftest import EXAMPLE_BUNDLE, TODAY, Directory

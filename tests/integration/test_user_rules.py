@@ -9,7 +9,7 @@ from __future__ import annotations
 from datetime import date
 from pathlib import Path
 
-from schoolsync.settings import Settings
+from schoolsync.domain.settings import Settings
 from tests.builder import PNR, Bundle, school
 from tests.conftest import TODAY, Directory
 

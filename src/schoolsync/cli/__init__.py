@@ -23,7 +23,7 @@ from typing import TYPE_CHECKING, Any, TextIO, cast
 if TYPE_CHECKING:
     import click
 
-    from schoolsync.cli.app import Env
+    from schoolsync.cli.context import Env
 
 __all__ = ["cli", "main"]
 
@@ -44,7 +44,8 @@ def main(argv: list[str] | None = None) -> None:
     try:
         import click
 
-        from schoolsync.cli.app import Env, cli
+        from schoolsync.cli.app import cli
+        from schoolsync.cli.context import Env
     except KeyboardInterrupt:
         sys.stderr.write(STARTUP_INTERRUPTED + "\n")
         sys.exit(130)
@@ -107,7 +108,7 @@ def _run(cli: click.Group, env: Env, args: list[str], click: Any) -> int:
         if debug:
             raise
         render.error(exc.message, exc.hint, label="Error:")
-        return exc.exit_code
+        return 1
     except RecursionError as exc:  # e.g. a settings file nested thousands deep
         if debug:
             raise

@@ -5,13 +5,11 @@ from __future__ import annotations
 from typing import TYPE_CHECKING, Any
 
 from rich.table import Table
-from sqlalchemy import select
 
-from schoolsync.domain.personnummer import mask_civic_no
-from schoolsync.store import schema as t
+from schoolsync.store.runs import log_names
 
 if TYPE_CHECKING:
-    from schoolsync.cli.app import Env
+    from schoolsync.cli.context import Env
 
 
 def _describe_details(details: dict[str, Any], schools: dict[str, str] | None = None) -> str:
@@ -38,18 +36,8 @@ def change_log_table(env: Env, log: list[dict[str, Any]]) -> Table:
     names: dict[str, str] = {}
     schools: dict[str, str] = {}
     if user_ids or school_ids:
-        u, s = t.users.c, t.schools.c
         with env.store().connect() as conn:
-            if user_ids:
-                for row in conn.execute(
-                    select(u.id, u.given_name, u.family_name, u.civic_no).where(u.id.in_(user_ids))
-                ):
-                    names[row.id] = (
-                        f"{row.given_name} {row.family_name} ({mask_civic_no(row.civic_no)})"
-                    )
-            if school_ids:
-                for school in conn.execute(select(s.id, s.name).where(s.id.in_(school_ids))):
-                    schools[school.id] = school.name
+            names, schools = log_names(conn, user_ids, school_ids, env.today)
     table = Table(title="Change log", title_justify="left")
     for name in ("entity", "action", "who / what", "details"):
         table.add_column(name, overflow="fold")

@@ -7,12 +7,12 @@ from typing import Any
 import click
 
 from schoolsync.cli import render
-from schoolsync.cli.app import Env, cli, pass_env
+from schoolsync.cli.context import Env, pass_env
 from schoolsync.domain.near import how_near
 from schoolsync.troubleshoot import KIND_WORD, troubleshoot_group, troubleshoot_signature
 
 
-@cli.group("troubleshoot")
+@click.group("troubleshoot")
 def troubleshoot_cmd() -> None:
     """Explain what the directory and the last run know about one group or signature."""
 

@@ -124,9 +124,9 @@ class CivicNo:
         )
 
 
-def _infer_year(yy: int, separator: str, today: datetime.date | None) -> int:
+def _infer_year(yy: int, separator: str, today: datetime.date) -> int:
     """Return the full year for a two-digit year in a 10-character number."""
-    base = (today or datetime.date.today()).year
+    base = today.year
     year = base - (base - yy) % 100
     if separator == "+":
         year -= 100
@@ -175,14 +175,14 @@ def _birth_date(year: int, month: int, day: int, *, coordination: bool) -> datet
         ) from None
 
 
-def parse_civic_no(text: str, *, today: datetime.date | None = None) -> CivicNo:
+def parse_civic_no(text: str, *, today: datetime.date) -> CivicNo:
     """Parse and validate a civic number (rule R1.1).
 
     Args:
         text: The number as written: 10 or 12 characters, optionally with ``-`` or ``+`` before
             the last four. Leading and trailing whitespace is ignored.
-        today: The date a 10-character number's century is inferred from (default: today).
-            Not used for 12-character numbers.
+        today: The date a 10-character number's century is inferred from (the run's today;
+            never the clock). Not used for 12-character numbers.
 
     Returns:
         The number in canonical form with its kind, birth date and sex.
@@ -246,12 +246,12 @@ def parse_civic_no(text: str, *, today: datetime.date | None = None) -> CivicNo:
     return CivicNo(date_part + canonical_tail, kind, birth_date, sex)
 
 
-def is_valid_civic_no(text: str, *, today: datetime.date | None = None) -> bool:
+def is_valid_civic_no(text: str, *, today: datetime.date) -> bool:
     """Tell whether a text is a valid civic number (rule R1.1).
 
     Args:
         text: The number as written (see `parse_civic_no`).
-        today: The date a 10-character number's century is inferred from (default: today).
+        today: The date a 10-character number's century is inferred from (the run's today).
 
     Returns:
         True if `parse_civic_no` accepts the text.
@@ -263,7 +263,7 @@ def is_valid_civic_no(text: str, *, today: datetime.date | None = None) -> bool:
     return True
 
 
-def mask_civic_no(value: str, *, today: datetime.date | None = None) -> str:
+def mask_civic_no(value: str, *, today: datetime.date) -> str:
     """Hide the last four characters of something that may be a civic number.
 
     Best effort on any text; never raises and never shows the last four characters. The
@@ -271,7 +271,7 @@ def mask_civic_no(value: str, *, today: datetime.date | None = None) -> str:
 
     Args:
         value: Any text, typically a civic number in one of its written forms.
-        today: The date a 10-character number's century is inferred from (default: today).
+        today: The date a 10-character number's century is inferred from (the run's today).
 
     Returns:
         ``YYYYMMDD-****`` when the text starts with eight digits followed by at least four
@@ -308,12 +308,12 @@ def birth_date_of(value: str) -> datetime.date | None:
     if not (head.isascii() and head.isdigit()):
         return None
     try:
-        return parse_civic_no(value).birth_date
+        return parse_civic_no(value, today=datetime.date.min).birth_date  # 12 characters
     except CivicNoError:
         return None
 
 
-def mask_details(details: dict[str, Any], *, today: datetime.date | None = None) -> dict[str, Any]:
+def mask_details(details: dict[str, Any], *, today: datetime.date) -> dict[str, Any]:
     """A change-log entry's details with every personnummer masked (``civic_no`` values).
 
     The change log is history that people read (``runs show``); only the export carries full

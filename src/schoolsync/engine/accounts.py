@@ -14,15 +14,15 @@ from typing import Any
 import sqlalchemy as sa
 from sqlalchemy.engine import Connection
 
+from schoolsync.domain.directory import is_open
 from schoolsync.domain.personnummer import mask_civic_no
-from schoolsync.engine.state import is_open
 from schoolsync.errors import ConflictError, NotFoundError
 from schoolsync.store import schema as t
 
 Log = Callable[[str, str, str, dict[str, Any]], None]
 
 
-def find_user(conn: Connection, key: str, civic: str | None) -> Any:
+def find_user(conn: Connection, key: str, civic: str | None, today: date) -> Any:
     """A user by personnummer (canonical) or internal id.
 
     Raises:
@@ -34,27 +34,27 @@ def find_user(conn: Connection, key: str, civic: str | None) -> Any:
     if row is None:
         raise NotFoundError(
             f"No user has the {'personnummer' if civic else 'id'} "
-            f"{mask_civic_no(civic) if civic else key}.",
+            f"{mask_civic_no(civic, today=today) if civic else key}.",
             "Check it; list users with: schoolsync export --json",
         )
     return row
 
 
-def rekey_user(conn: Connection, old: str, new: str, log: Log) -> tuple[Any, str]:
+def rekey_user(conn: Connection, old: str, new: str, today: date, log: Log) -> tuple[Any, str]:
     """R1.4: give the user with ``old`` the number ``new``; returns (user, masked summary)."""
-    user = find_user(conn, old, old)
+    user = find_user(conn, old, old, today)
     u = t.users.c
     taken = conn.execute(sa.select(t.users.c.id).where(u.civic_no == new)).scalar()
     if taken is not None:
         raise ConflictError(
-            f"Another account already has the personnummer {mask_civic_no(new)}, so the number "
-            f"was not changed.",
+            f"Another account already has the personnummer {mask_civic_no(new, today=today)}, "
+            f"so the number was not changed.",
             f"If both accounts are the same person, merge them: schoolsync user merge {taken} "
             f"{user['id']}",
         )
     conn.execute(t.users.update().where(u.id == user["id"]).values(civic_no=new))
     log("user", user["id"], "updated", {"civic_no": [old, new]})
-    return user, f"{mask_civic_no(old)} → {mask_civic_no(new)}"
+    return user, f"{mask_civic_no(old, today=today)} → {mask_civic_no(new, today=today)}"
 
 
 def _widen(a: Any, b: Any) -> tuple[date | None, date | None]:
@@ -121,8 +121,8 @@ def merge_users(
     Returns:
         (source user, target user, how many rows moved).
     """
-    source = find_user(conn, source_key, keys[0])
-    target = find_user(conn, target_key, keys[1])
+    source = find_user(conn, source_key, keys[0], today)
+    target = find_user(conn, target_key, keys[1], today)
     if source["id"] == target["id"]:
         raise ConflictError("Both name the same account, so there is nothing to merge.")
     if source["merged_into"]:

@@ -8,7 +8,8 @@ from __future__ import annotations
 
 from collections import defaultdict
 from collections.abc import Callable, Iterable
-from datetime import UTC, datetime
+from dataclasses import fields
+from datetime import date
 from typing import Any
 
 import sqlalchemy as sa
@@ -16,20 +17,20 @@ from sqlalchemy.engine import Connection
 
 from schoolsync.domain.issues import Issue
 from schoolsync.domain.personnummer import mask_details
-from schoolsync.engine.changeset import ChangeSet
+from schoolsync.engine.plan.changeset import ChangeSet, EntityChanges
 from schoolsync.store import schema as t
 
-# Tables in the order their rows may be inserted (parents before children).
-WRITE_ORDER = (
-    "schools",
-    "school_units",
-    "users",
-    "user_schools",
-    "guardianships",
-    "groups",
-    "memberships",
-    "lessons",
-)
+# The table each entity of a change set lives in (the change set names entities, not tables).
+ENTITY_TABLES = {
+    "schools": t.schools,
+    "units": t.school_units,
+    "users": t.users,
+    "school_links": t.user_schools,
+    "guardianships": t.guardianships,
+    "groups": t.groups,
+    "memberships": t.memberships,
+    "lessons": t.lessons,
+}
 # Unique columns that an update may move between rows in one run (a rekey chain or swap, a
 # rename swap): updated rows get a temporary value first so they never collide.
 SWAPPABLE = {"schools": "name", "users": "civic_no", "groups": "name"}
@@ -77,27 +78,33 @@ def update_rows(
             advance(len(chunk))
 
 
-def _stamp(table: sa.Table, rows: list[dict[str, Any]], column: str, run_id: int) -> None:
-    if column in table.c:
-        for row in rows:
-            row[column] = run_id
+def _insert_rows(
+    table: sa.Table, entities: EntityChanges[Any], run_id: int
+) -> list[dict[str, Any]]:
+    names = [f.name for f in fields(entities.row_type) if f.name in table.c]
+    stamp = {"created_run_id": run_id} if "created_run_id" in table.c else {}
+    return [{**{n: getattr(row, n) for n in names}, **stamp} for row in entities.created]
 
 
-def write_changes(conn: Connection, changes: ChangeSet, run_id: int, advance: Progress) -> None:
-    """Write a change set's rows, change log and issues under one run id."""
-    tables = t.metadata.tables
-    unknown = (set(changes.inserts) | set(changes.updates)) - set(WRITE_ORDER)
-    if unknown:
-        raise ValueError(f"no write order for tables {sorted(unknown)}")
-    for name in WRITE_ORDER:
-        table = tables[name]
-        inserts = changes.inserts.get(name, [])
-        updates = changes.updates.get(name, [])
-        _stamp(table, inserts, "created_run_id", run_id)
-        _stamp(table, updates, "updated_run_id", run_id)
-        if name in SWAPPABLE:
-            _free_unique_values(conn, table, SWAPPABLE[name], updates)
-        insert_rows(conn, table, inserts, advance)
+def _update_rows(
+    table: sa.Table, entities: EntityChanges[Any], run_id: int
+) -> list[dict[str, Any]]:
+    key = _pk(table).name
+    stamp = {"updated_run_id": run_id} if "updated_run_id" in table.c else {}
+    return [{key: u.key, **u.values, **stamp} for u in entities.updated]
+
+
+def write_changes(
+    conn: Connection, changes: ChangeSet, run_id: int, today: date, advance: Progress
+) -> None:
+    """Write a change set's rows, change log and issues under one run id (``today``: the run's
+    date, for masking personnummer in the change log)."""
+    for entity, entities in changes.entities():
+        table = ENTITY_TABLES[entity]
+        updates = _update_rows(table, entities, run_id)
+        if entity in SWAPPABLE:
+            _free_unique_values(conn, table, SWAPPABLE[entity], updates)
+        insert_rows(conn, table, _insert_rows(table, entities, run_id), advance)
         update_rows(conn, table, updates, advance)
     log = [
         {
@@ -105,7 +112,7 @@ def write_changes(conn: Connection, changes: ChangeSet, run_id: int, advance: Pr
             "entity": c.entity,
             "entity_id": c.entity_id,
             "action": c.action,
-            "details": mask_details(c.details),
+            "details": mask_details(c.details, today=today),
         }
         for c in changes.log
     ]
@@ -207,13 +214,4 @@ def _free_unique_values(
 
 def total_rows(changes: ChangeSet) -> int:
     """How many rows a change set writes (for progress bars)."""
-    return (
-        sum(len(v) for v in changes.inserts.values())
-        + sum(len(v) for v in changes.updates.values())
-        + len(changes.log)
-    )
-
-
-def now() -> datetime:
-    """The current time, in UTC."""
-    return datetime.now(UTC)
+    return sum(len(entities) for _, entities in changes.entities()) + len(changes.log)

@@ -7,8 +7,6 @@ that writes the data, the change log, the issues and the run row together.
 from __future__ import annotations
 
 import gc
-import getpass
-import socket
 from collections.abc import Callable, Iterator, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass, field
@@ -16,19 +14,16 @@ from datetime import date
 from pathlib import Path
 from typing import Any
 
-import sqlalchemy as sa
-
 from schoolsync.domain.issues import Issue, sort_issues
-from schoolsync.engine.apply import now, total_rows, write_changes, write_issues
-from schoolsync.engine.locks import check_locks
+from schoolsync.domain.settings import Settings
+from schoolsync.domain.snapshot import Snapshot
+from schoolsync.engine.apply import total_rows, write_changes, write_issues
 from schoolsync.engine.plan import Plan, plan_run
 from schoolsync.errors import ConflictError, InputError, SchoolsyncError
-from schoolsync.settings import Settings
-from schoolsync.sources.detect import Sources, fingerprint, read_sources
-from schoolsync.store import schema as t
+from schoolsync.sources.detect import fingerprint, read_sources
 from schoolsync.store.db import Store
 from schoolsync.store.load import load_directory
-from schoolsync.store.runs import get_run
+from schoolsync.store.runs import finish_run, get_run, insert_run, now, update_run_options, who
 
 StageCallback = Callable[[str, int], Callable[[int], None]]
 CommitCallback = Callable[[int, str], None]
@@ -42,15 +37,6 @@ def _no_commit(_run_id: int, _status: str) -> None:
     return None
 
 
-def who() -> str:
-    """Who runs this, for the run record: ``user@host``."""
-    try:
-        user = getpass.getuser()
-    except (KeyError, OSError):
-        user = "unknown"
-    return f"{user}@{socket.gethostname()}"
-
-
 @dataclass
 class RunResult:
     """The outcome of a run, in the run report's terms."""
@@ -62,11 +48,6 @@ class RunResult:
     sources: list[dict[str, str]] = field(default_factory=list)
     run_id: int | None = None
     message: str = ""
-
-    @property
-    def exit_code(self) -> int:
-        """0 applied or planned, 1 failed, 3 held."""
-        return {"applied": 0, "planned": 0, "held": 3}.get(self.status, 1)
 
     def as_report(self) -> dict[str, Any]:
         """The run report (INTERFACE.md)."""
@@ -170,7 +151,7 @@ def _read(
     *,
     record: bool,
     wait: float,
-) -> Sources:
+) -> Snapshot:
     """Read the run's sources; a run that fails on its input is recorded (when ``record``)."""
     try:
         advance = stage("Reading sources", len(paths))
@@ -183,7 +164,7 @@ def _read(
 
 def _sync_locked(
     store: Store,
-    read: Sources,
+    read: Snapshot,
     sources: Sequence[Path],
     settings: Settings,
     today: date,
@@ -206,7 +187,7 @@ def _sync_locked(
     advance(1)
     advance = stage("Planning", 1)
     plan = plan_run(read, directory, settings, today)
-    trips = check_locks(plan.changes, read, directory, settings, today)
+    trips = plan.locks
     advance(1)
     if dry_run:
         would_hold = bool(trips) and not allow_mass_changes
@@ -266,15 +247,11 @@ def _apply(
     ) as conn:
         run_id = insert_run(conn, "sync", "applied", plan.today, plan.sources, started, options)
         plan.changes.issues.extend(overridden(trips, approves))
-        write_changes(conn, plan.changes, run_id, advance)
+        write_changes(conn, plan.changes, run_id, plan.today, advance)
         finish_run(conn, run_id, plan.changes.counts())
         if approves is not None:
             approval = {"approved_by_run": run_id, "approved_by": who(), "approved_at": now()}
-            conn.execute(
-                t.runs.update()
-                .where(t.runs.c.id == approves["id"])
-                .values(options={**approves["options"], **approval})
-            )
+            update_run_options(conn, approves["id"], {**approves["options"], **approval})
     return _result(plan, "applied", run_id, [], held=False)
 
 
@@ -294,42 +271,6 @@ def _result(
 ) -> RunResult:
     issues = sort_issues(plan.issues + trips) if held else plan.issues
     return RunResult(status, plan.changes.counts(), issues, plan.today, plan.sources, run_id)
-
-
-def insert_run(
-    conn: sa.Connection,
-    kind: str,
-    status: str,
-    today: date,
-    sources: list[dict[str, str]],
-    started: Any,
-    options: dict[str, Any],
-    message: str | None = None,
-) -> int:
-    """Insert a run row and return its id."""
-    result = conn.execute(
-        t.runs.insert().values(
-            kind=kind,
-            status=status,
-            started_at=started,
-            today=today,
-            who=who(),
-            sources=sources,
-            options=options,
-            summary={},
-            message=message,
-        )
-    )
-    key = result.inserted_primary_key
-    assert key is not None
-    return int(key[0])
-
-
-def finish_run(conn: sa.Connection, run_id: int, summary: dict[str, Any]) -> None:
-    """Stamp a run row with its summary and finish time."""
-    conn.execute(
-        t.runs.update().where(t.runs.c.id == run_id).values(summary=summary, finished_at=now())
-    )
 
 
 def record_failed(

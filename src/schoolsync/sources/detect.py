@@ -4,40 +4,15 @@ from __future__ import annotations
 
 import hashlib
 from collections.abc import Callable, Sequence
-from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
 
-from schoolsync.domain.records import RegisterSnapshot
-from schoolsync.domain.schedule import ScheduleSnapshot
+from schoolsync.domain.snapshot import Snapshot
 from schoolsync.errors import InputError
 from schoolsync.sources.novaschem import is_novaschem, read_novaschem
 from schoolsync.sources.ss12000 import read_bundle
 from schoolsync.sources.ss12000.files import DEFAULT_MAX_FILE_BYTES, check_file, exists_somehow
 
 FORMATS = ("ss12000", "novaschem")
-
-
-@dataclass
-class Sources:
-    """What one run read: at most one register, and any number of schedules."""
-
-    register: RegisterSnapshot | None = None
-    schedules: list[ScheduleSnapshot] = field(default_factory=list)
-
-    def describe(self) -> list[dict[str, Any]]:
-        """The sources as the run report names them; the register with its record counts, so
-        the next run can tell a kind of data that went missing (R10)."""
-        out: list[dict[str, Any]] = []
-        if self.register is not None:
-            counts = {k: self.register.counts.get(k, 0) for k in sorted(self.register.kinds)}
-            out.append({"format": "ss12000", "path": self.register.source, "records": counts})
-        for snap in self.schedules:
-            if snap.source == "ss12000":
-                continue
-            out.append({"format": "novaschem", "path": snap.path, "encoding": snap.encoding,
-                        "source": snap.source})  # fmt: skip
-        return out
 
 
 def fingerprint(paths: Sequence[Path]) -> str:
@@ -81,7 +56,7 @@ def read_sources(
     advance: Callable[[int], None],
     forced: str | None = None,
     max_file_bytes: int = DEFAULT_MAX_FILE_BYTES,
-) -> Sources:
+) -> Snapshot:
     """Read the run's sources.
 
     Args:
@@ -97,7 +72,7 @@ def read_sources(
         InputError: When a source is unreadable or of an unknown format, two register bundles or
             two exports of one school are given, or nothing at all.
     """
-    sources = Sources()
+    sources = Snapshot()
     for path in paths:
         if _format_of(path, forced, max_file_bytes) == "ss12000":
             if sources.register is not None:

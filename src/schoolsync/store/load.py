@@ -7,7 +7,7 @@ from collections.abc import Collection
 from sqlalchemy import func, select
 from sqlalchemy.engine import Connection
 
-from schoolsync.engine.state import (
+from schoolsync.domain.directory import (
     Directory,
     GroupRow,
     GuardianshipRow,

@@ -10,10 +10,9 @@ from __future__ import annotations
 
 from collections import Counter
 
+from schoolsync.domain.directory import SchoolRow, UnitRow
 from schoolsync.domain.records import Unit
-from schoolsync.engine.context import PlanContext
-from schoolsync.engine.state import SchoolRow
-from schoolsync.store import schema as t
+from schoolsync.engine.plan.context import PlanContext
 
 
 def _resolver(units: dict[str, Unit]) -> dict[str, str]:
@@ -153,13 +152,13 @@ def _name_schools(ctx: PlanContext, wanted: dict[str, tuple[str, list[str]]]) ->
         row = existing.get(key)
         if row is None:
             school_id = ctx.new_id()
-            ctx.changes.insert(t.schools.name, {"id": school_id, "key": key, "name": name})
+            ctx.changes.schools.create(SchoolRow(school_id, key, name))
             ctx.changes.record("school", school_id, "created", name=name)
         else:
             school_id = row.id
             changed = {k: v for k, v in (("key", key), ("name", name)) if getattr(row, k) != v}
             if changed:
-                ctx.changes.update(t.schools.name, {"id": school_id, **changed})
+                ctx.changes.schools.update(school_id, changed)
                 details = {k: [getattr(row, k), v] for k, v in changed.items()}
                 ctx.changes.record("school", school_id, "updated", **details)
         ids[key] = school_id
@@ -172,17 +171,15 @@ def _plan_units(ctx: PlanContext) -> None:
     """Keep ``school_units`` in step with the mapping (which unit feeds which school)."""
     for unit_id, school_id in sorted(ctx.unit_school.items()):
         unit = ctx.snapshot.units[unit_id]
-        row = {
-            "register_id": unit_id,
-            "school_id": school_id,
-            "code": unit.school_unit_code,
-            "name": unit.name,
-            "school_types": list(unit.school_types),
-        }
+        row = UnitRow(unit_id, school_id, unit.school_unit_code, unit.name, list(unit.school_types))
         existing = ctx.directory.units.get(unit_id)
         if existing is None:
-            ctx.changes.insert(t.school_units.name, row)
+            ctx.changes.units.create(row)
             continue
-        changed = {k: v for k, v in row.items() if k != "register_id" and getattr(existing, k) != v}
+        changed = {
+            k: getattr(row, k)
+            for k in ("school_id", "code", "name", "school_types")
+            if getattr(existing, k) != getattr(row, k)
+        }
         if changed:
-            ctx.changes.update(t.school_units.name, {"register_id": unit_id, **changed})
+            ctx.changes.units.update(unit_id, changed)

@@ -11,21 +11,22 @@ from dataclasses import dataclass, field
 from datetime import date
 from typing import Any
 
+from schoolsync.domain.directory import Directory
 from schoolsync.domain.issues import Issue, sort_issues
 from schoolsync.domain.records import RegisterSnapshot
 from schoolsync.domain.schedule import ScheduleSnapshot
-from schoolsync.engine.changeset import ChangeSet
-from schoolsync.engine.context import PlanContext, new_uuid
-from schoolsync.engine.groups import plan_groups
-from schoolsync.engine.lessons import plan_lessons
-from schoolsync.engine.memberships import plan_memberships
-from schoolsync.engine.schools import plan_schools
-from schoolsync.engine.state import Directory
-from schoolsync.engine.users import plan_users
-from schoolsync.engine.view import build_view
-from schoolsync.engine.wanted_groups import wanted_groups
-from schoolsync.settings import Settings
-from schoolsync.sources.detect import Sources
+from schoolsync.domain.settings import Settings
+from schoolsync.domain.snapshot import Snapshot
+from schoolsync.engine.plan.changeset import ChangeSet
+from schoolsync.engine.plan.context import PlanContext, new_uuid
+from schoolsync.engine.plan.groups import plan_groups
+from schoolsync.engine.plan.lessons import plan_lessons
+from schoolsync.engine.plan.locks import check_locks
+from schoolsync.engine.plan.memberships import plan_memberships
+from schoolsync.engine.plan.schools import plan_schools
+from schoolsync.engine.plan.users import plan_users
+from schoolsync.engine.plan.view import build_view
+from schoolsync.engine.plan.wanted_groups import wanted_groups
 
 
 @dataclass
@@ -36,11 +37,16 @@ class Plan:
         changes: Rows to write and the change log.
         today: The date the rules were judged on.
         sources: The sources read, as the report names them.
+        schedules: The schedules the plan compared, a register whose lessons went missing
+            included.
+        locks: The safety locks (R10) the changes trip; empty when the plan may be applied.
     """
 
     changes: ChangeSet
     today: date
     sources: list[dict[str, Any]] = field(default_factory=list)
+    schedules: tuple[ScheduleSnapshot, ...] = ()
+    locks: list[Issue] = field(default_factory=list)
 
     @property
     def issues(self) -> list[Issue]:
@@ -49,7 +55,7 @@ class Plan:
 
 
 def plan_run(
-    sources: Sources,
+    sources: Snapshot,
     directory: Directory,
     settings: Settings,
     today: date,
@@ -83,6 +89,7 @@ def plan_run(
             for d in register.duties
             if d.person_id in users.user_of
         }
+    schedules = list(sources.schedules)
     if (
         sources.register is not None
         and sources.register.lessons is None
@@ -91,8 +98,9 @@ def plan_run(
         # The bundle delivered lessons before but has none now: plan them as gone, so the
         # safety locks see it (R10) and an approved run removes the future ones.
         path = f"{sources.register.source}/calendarEvents.json"
-        sources.schedules.append(ScheduleSnapshot(source="ss12000", path=path))
-    if sources.schedules:
+        schedules.append(ScheduleSnapshot(source="ss12000", path=path))
+    if schedules:
         view = build_view(directory, ctx.changes, today)
-        plan_lessons(ctx, sources.schedules, view, duty_user)
-    return Plan(ctx.changes, today, sources.describe())
+        plan_lessons(ctx, schedules, view, duty_user)
+    locks = check_locks(ctx.changes, sources.register, schedules, directory, settings, today)
+    return Plan(ctx.changes, today, sources.describe(), tuple(schedules), locks)

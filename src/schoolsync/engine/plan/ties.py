@@ -14,7 +14,7 @@ from dataclasses import dataclass, field
 
 from schoolsync.domain.near import describe_near, near_matches
 from schoolsync.domain.schedule import DatedLesson
-from schoolsync.engine.view import DirectoryView, GroupInfo
+from schoolsync.engine.plan.view import DirectoryView, GroupInfo
 
 GROUP_KINDS = ("group", "mentor", "other")
 

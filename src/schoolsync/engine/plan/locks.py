@@ -16,13 +16,15 @@ A first sync into an empty directory is never held. ``--allow-mass-changes`` or
 from __future__ import annotations
 
 from collections import Counter, defaultdict
+from collections.abc import Sequence
 from datetime import date
 
+from schoolsync.domain.directory import Directory, is_open
 from schoolsync.domain.issues import Issue, issue
-from schoolsync.engine.changeset import ChangeSet, school_names_after
-from schoolsync.engine.state import Directory, is_open
-from schoolsync.settings import Settings
-from schoolsync.sources.detect import Sources
+from schoolsync.domain.records import RegisterSnapshot
+from schoolsync.domain.schedule import ScheduleSnapshot
+from schoolsync.domain.settings import Settings
+from schoolsync.engine.plan.changeset import ChangeSet, school_names_after
 
 
 def _is_empty(directory: Directory) -> bool:
@@ -63,14 +65,15 @@ def _held_before(directory: Directory) -> dict[str, int]:
     return before
 
 
-def missing_data(sources: Sources, directory: Directory) -> list[Issue]:
+def missing_data(
+    register: RegisterSnapshot | None, schedules: Sequence[ScheduleSnapshot], directory: Directory
+) -> list[Issue]:
     """Kinds of data a source of this run delivered before but not now (R3.1, R10).
 
     A kind is missing when its file is absent or holds no records at all (readable or not); a
     record that cannot be read is not a missing one.
     """
     found: list[Issue] = []
-    register = sources.register
     if register is not None:
         for kind, held in sorted(_held_before(directory).items()):
             if kind == "rooms" and "calendarEvents" not in register.kinds:
@@ -78,7 +81,7 @@ def missing_data(sources: Sources, directory: Directory) -> list[Issue]:
             if held and not register.counts.get(kind):
                 where = f"{register.source}/{kind}.json"
                 found.append(_missing(kind, where, held, _HOLDS.get(kind, "records")))
-    for snap in sources.schedules:
+    for snap in schedules:
         held = directory.lesson_counts.get(snap.source, 0)
         if not snap.lessons and held:
             what = "calendarEvents" if snap.source == "ss12000" else "Lesson (7100) rows"
@@ -161,12 +164,18 @@ def mass_changes(
 
 
 def check_locks(
-    changes: ChangeSet, sources: Sources, directory: Directory, settings: Settings, today: date
+    changes: ChangeSet,
+    register: RegisterSnapshot | None,
+    schedules: Sequence[ScheduleSnapshot],
+    directory: Directory,
+    settings: Settings,
+    today: date,
 ) -> list[Issue]:
-    """Every lock this plan trips; empty when it may be applied (or the directory is empty)."""
+    """Every lock the planned changes trip; empty when they may be applied (or the directory is
+    empty)."""
     if _is_empty(directory):
         return []
     names = school_names_after(directory, changes)
-    return missing_data(sources, directory) + mass_changes(
+    return missing_data(register, schedules, directory) + mass_changes(
         changes, directory, settings, names, today
     )

@@ -11,12 +11,11 @@ from __future__ import annotations
 import re
 from typing import Any
 
+from schoolsync.domain.directory import LessonRow
 from schoolsync.domain.schedule import DatedLesson, ScheduleSnapshot
-from schoolsync.engine.context import PlanContext
-from schoolsync.engine.state import LessonRow
-from schoolsync.engine.ties import Finding, Linker, Tie
-from schoolsync.engine.view import DirectoryView
-from schoolsync.store import schema as t
+from schoolsync.engine.plan.context import PlanContext
+from schoolsync.engine.plan.ties import Finding, Linker, Tie
+from schoolsync.engine.plan.view import DirectoryView
 
 _COMPARED = ("school_id", "group_name", "group_id", "class_id", "subject", "teachers", "start",
              "end", "room", "cancelled", "removed", "problem")  # fmt: skip
@@ -103,8 +102,7 @@ def _diff(
         row = existing.get(key)
         if row is None:
             lid = ctx.new_id()
-            ctx.changes.insert(t.lessons.name, {"id": lid, "source": source, "source_key": key,
-                                                **new})  # fmt: skip
+            ctx.changes.lessons.create(LessonRow(id=lid, source=source, source_key=key, **new))
             ctx.changes.record("lesson", lid, "created", group=new["group_name"])
             continue
         if row.start.date() < today:
@@ -127,7 +125,7 @@ def _update(ctx: PlanContext, row: LessonRow, changed: dict[str, Any]) -> None:
         action = "cancelled" if changed["cancelled"] else "restored"
     else:
         action = "updated"
-    ctx.changes.update(t.lessons.name, {"id": row.id, **changed})
+    ctx.changes.lessons.update(row.id, changed)
     details = {k: [getattr(row, k), v] for k, v in changed.items()}
     ctx.changes.record("lesson", row.id, action, group=row.group_name, **details)
 

@@ -7,11 +7,11 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import date, timedelta
 
+from schoolsync.domain.directory import Directory
 from schoolsync.domain.issues import issue
 from schoolsync.domain.records import RegisterSnapshot
-from schoolsync.engine.changeset import ChangeSet, school_names_after
-from schoolsync.engine.state import Directory
-from schoolsync.settings import Settings
+from schoolsync.domain.settings import Settings
+from schoolsync.engine.plan.changeset import ChangeSet, school_names_after
 
 
 def new_uuid() -> str:

@@ -8,10 +8,9 @@ links at that student's schools: a record that cannot be read is not a student w
 
 from __future__ import annotations
 
-from schoolsync.engine.context import PlanContext
-from schoolsync.engine.people import People
-from schoolsync.engine.state import is_open
-from schoolsync.store import schema as t
+from schoolsync.domain.directory import GuardianshipRow, is_open
+from schoolsync.engine.plan.context import PlanContext
+from schoolsync.engine.plan.people import People
 
 
 def kept_guardian_links(ctx: PlanContext, frozen_users: set[str]) -> set[tuple[str, str, str]]:
@@ -61,11 +60,7 @@ def plan_guardianships(
         row = existing.get(key)
         if row is None:
             gid = ctx.new_id()
-            ctx.changes.insert(
-                t.guardianships.name,
-                {"id": gid, "guardian_id": key[0], "student_id": key[1], "relation": relation,
-                 "end_date": None},
-            )  # fmt: skip
+            ctx.changes.guardianships.create(GuardianshipRow(gid, key[0], key[1], relation, None))
             ctx.changes.record("guardianship", gid, "created", user_id=key[0], student_id=key[1])
             continue
         changed: dict[str, object] = {}
@@ -75,12 +70,12 @@ def plan_guardianships(
             changed["end_date"] = None
         if changed:
             action = "reactivated" if "end_date" in changed else "updated"
-            ctx.changes.update(t.guardianships.name, {"id": row.id, **changed})
+            ctx.changes.guardianships.update(row.id, changed)
             ctx.changes.record("guardianship", row.id, action, user_id=key[0], student_id=key[1])
     for key, row in sorted(existing.items()):
         if key in wanted or not is_open(row.end_date, ctx.today):
             continue
         if key[0] in frozen_users or key[1] in frozen_users:
             continue
-        ctx.changes.update(t.guardianships.name, {"id": row.id, "end_date": ctx.yesterday})
+        ctx.changes.guardianships.update(row.id, {"end_date": ctx.yesterday})
         ctx.changes.record("guardianship", row.id, "ended", user_id=key[0], student_id=key[1])

@@ -12,13 +12,18 @@ from __future__ import annotations
 from collections import defaultdict
 from datetime import date
 
+from schoolsync.domain.directory import MembershipRow, is_open
 from schoolsync.domain.records import Duty
-from schoolsync.engine.context import PlanContext
-from schoolsync.engine.groups import WORD, GroupOutcome
-from schoolsync.engine.state import is_open
-from schoolsync.engine.users import UserOutcome
-from schoolsync.engine.wanted_groups import GroupKey, Period, WantedGroup, cover, reused_message
-from schoolsync.store import schema as t
+from schoolsync.engine.plan.context import PlanContext
+from schoolsync.engine.plan.groups import WORD, GroupOutcome
+from schoolsync.engine.plan.users import UserOutcome
+from schoolsync.engine.plan.wanted_groups import (
+    GroupKey,
+    Period,
+    WantedGroup,
+    cover,
+    reused_message,
+)
 
 MemberKey = tuple[str, str, str]  # (group id, user id, role)
 
@@ -150,11 +155,7 @@ def plan_memberships(
         row = existing.get(key)
         if row is None:
             mid = ctx.new_id()
-            ctx.changes.insert(
-                t.memberships.name,
-                {"id": mid, "group_id": key[0], "user_id": key[1], "role": key[2],
-                 "start_date": start, "end_date": end},
-            )  # fmt: skip
+            ctx.changes.memberships.create(MembershipRow(mid, key[0], key[1], key[2], start, end))
             ctx.changes.record("membership", mid, "created", group_id=key[0], user_id=key[1],
                                role=key[2])  # fmt: skip
             continue
@@ -192,7 +193,7 @@ def _update(
     old_start: date | None,
     old_end: date | None,
 ) -> None:
-    ctx.changes.update(t.memberships.name, {"id": mid, **changed})
+    ctx.changes.memberships.update(mid, changed)
     old = {"start_date": old_start, "end_date": old_end}
     details = {k: [old[k], v] for k, v in changed.items()}
     ctx.changes.record(
@@ -220,20 +221,20 @@ def _report_renames(
     """R5.3 done in the wrong order: a new group took over most students of an archived one."""
     if not groups.archived:
         return
-    created = {row["id"]: row for row in ctx.changes.inserts.get("groups", [])}
+    created = {row.id: row for row in ctx.changes.groups.created}
     if not created:
         return
     old_students = _students_by_group(ctx, groups.archived)
     new_students = _students_by_group(ctx, set(created), wanted)
     names = ctx.school_names()
-    for new_id, row in sorted(created.items(), key=lambda kv: kv[1]["name"]):
+    for new_id, row in sorted(created.items(), key=lambda kv: kv[1].name):
         new = new_students.get(new_id, set())
-        if not new or row["kind"] not in ("class", "group"):
+        if not new or row.kind not in ("class", "group"):
             continue
         best, overlap = None, 0
         for old_id in sorted(groups.archived):
             old = ctx.directory.groups[old_id]
-            if (old.school_id, old.kind) != (row["school_id"], row["kind"]):
+            if (old.school_id, old.kind) != (row.school_id, row.kind):
                 continue
             shared = len(new & old_students.get(old_id, set()))
             if shared > overlap:
@@ -245,12 +246,12 @@ def _report_renames(
         ctx.report(
             "possible-rename",
             f"The {WORD[best.kind]} {best.name!r} at {school} was archived and a new "
-            f"{WORD[best.kind]} {row['name']!r} was created, but {overlap} of its {len(new)} "
+            f"{WORD[best.kind]} {row.name!r} was created, but {overlap} of its {len(new)} "
             f"students come from {best.name!r}: it looks like a rename done in the register "
             f"first. The old content stays in the archived {WORD[best.kind]}. Next time, rename "
             f'in the directory first: schoolsync {command} rename "{best.name}" '
-            f'"{row["name"]}" --school "{school}", then in the register, then sync.',
-            row["name"],
+            f'"{row.name}" --school "{school}", then in the register, then sync.',
+            row.name,
         )
 
 

@@ -12,8 +12,8 @@ from dataclasses import dataclass, field
 from datetime import date
 from typing import Any
 
-from schoolsync.engine.changeset import ChangeSet
-from schoolsync.engine.state import Directory, is_open
+from schoolsync.domain.directory import Directory, is_open
+from schoolsync.engine.plan.changeset import ChangeSet, EntityChanges
 
 
 @dataclass
@@ -44,12 +44,13 @@ class DirectoryView:
     schools_by_key: dict[str, str]  # lower-cased code or name -> school id
 
 
-def _rows(base: dict[str, dict[str, Any]], changes: ChangeSet, table: str, pk: str = "id") -> None:
-    for row in changes.updates.get(table, []):
-        if row[pk] in base:
-            base[row[pk]].update(row)
-    for row in changes.inserts.get(table, []):
-        base[row[pk]] = dict(row)
+def _rows(base: dict[str, dict[str, Any]], changes: EntityChanges[Any], *names: str) -> None:
+    """Overlay one entity's changes on its rows (``names``: the fields kept, the key first)."""
+    for update in changes.updated:
+        if update.key in base:
+            base[update.key].update(update.values)
+    for row in changes.created:
+        base[getattr(row, names[0])] = {n: getattr(row, n) for n in names}
 
 
 def build_view(directory: Directory, changes: ChangeSet, today: date) -> DirectoryView:
@@ -59,7 +60,7 @@ def build_view(directory: Directory, changes: ChangeSet, today: date) -> Directo
                "register_id": g.register_id, "subject": g.subject}
         for g in directory.groups.values()
     }  # fmt: skip
-    _rows(groups, changes, "groups")
+    _rows(groups, changes.groups, "id", "school_id", "kind", "name", "register_id", "subject")
     infos = {
         gid: GroupInfo(
             g["id"], g["school_id"], g["kind"], g["name"], g["register_id"], g["subject"]
@@ -71,7 +72,7 @@ def build_view(directory: Directory, changes: ChangeSet, today: date) -> Directo
                "end_date": m.end_date}
         for m in directory.memberships.values()
     }  # fmt: skip
-    _rows(members, changes, "memberships")
+    _rows(members, changes.memberships, "id", "group_id", "user_id", "role", "end_date")
     for m in members.values():
         info = infos.get(m["group_id"])
         if info is None or not is_open(m["end_date"], today):
@@ -83,7 +84,7 @@ def build_view(directory: Directory, changes: ChangeSet, today: date) -> Directo
     users: dict[str, dict[str, Any]] = {
         u.id: {"id": u.id, "signature": u.signature} for u in directory.users.values()
     }
-    _rows(users, changes, "users")
+    _rows(users, changes.users, "id", "signature")
     signature_users: dict[str, set[str]] = defaultdict(set)
     for user in users.values():
         if user["signature"]:
@@ -92,7 +93,7 @@ def build_view(directory: Directory, changes: ChangeSet, today: date) -> Directo
         ln.id: {"id": ln.id, "user_id": ln.user_id, "signature": ln.signature}
         for ln in directory.links.values()
     }
-    _rows(links, changes, "user_schools")
+    _rows(links, changes.school_links, "id", "user_id", "signature")
     unit_signatures: dict[str, set[str]] = defaultdict(set)
     for link in links.values():
         if link["signature"]:
@@ -100,12 +101,12 @@ def build_view(directory: Directory, changes: ChangeSet, today: date) -> Directo
     schools: dict[str, dict[str, Any]] = {
         s.id: {"id": s.id, "name": s.name} for s in directory.schools.values()
     }
-    _rows(schools, changes, "schools")
+    _rows(schools, changes.schools, "id", "name")
     units: dict[str, dict[str, Any]] = {
         u.register_id: {"register_id": u.register_id, "school_id": u.school_id, "code": u.code}
         for u in directory.units.values()
     }
-    _rows(units, changes, "school_units", pk="register_id")
+    _rows(units, changes.units, "register_id", "school_id", "code")
     keys = {s["name"].lower(): s["id"] for s in schools.values()}
     keys.update({(u["code"] or "").lower(): u["school_id"] for u in units.values() if u["code"]})
     return DirectoryView(

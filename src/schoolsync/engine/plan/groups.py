@@ -22,10 +22,9 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Any
 
-from schoolsync.engine.context import PlanContext
-from schoolsync.engine.state import GroupRow
-from schoolsync.engine.wanted_groups import GroupKey, WantedGroup
-from schoolsync.store import schema as t
+from schoolsync.domain.directory import GroupRow
+from schoolsync.engine.plan.context import PlanContext
+from schoolsync.engine.plan.wanted_groups import GroupKey, WantedGroup
 
 ENTITY = {"class": "class", "group": "group", "mentor": "group", "other": "group"}
 WORD = {"class": "class", "group": "group", "mentor": "mentor group", "other": "group"}
@@ -156,8 +155,8 @@ def _values(w: WantedGroup, ctx: PlanContext, name: str | None = None) -> dict[s
 
 def _create(ctx: PlanContext, w: WantedGroup) -> str:
     gid = ctx.new_id()
-    ctx.changes.insert(
-        t.groups.name, {"id": gid, "school_id": w.school_id, "kind": w.kind, **_values(w, ctx)}
+    ctx.changes.groups.create(
+        GroupRow(id=gid, school_id=w.school_id, kind=w.kind, **_values(w, ctx))
     )
     ctx.changes.record(ENTITY[w.kind], gid, "created", group=w.name, kind=w.kind)
     return gid
@@ -168,7 +167,7 @@ def _update(ctx: PlanContext, row: GroupRow, w: WantedGroup, name: str | None = 
     changed = {k: v for k, v in new.items() if getattr(row, k) != v}
     if not changed:
         return
-    ctx.changes.update(t.groups.name, {"id": row.id, **changed})
+    ctx.changes.groups.update(row.id, changed)
     details = {k: [getattr(row, k), v] for k, v in changed.items()}
     if "name" in changed:
         action = "renamed"
@@ -190,7 +189,7 @@ def _archive(ctx: PlanContext, row: GroupRow) -> bool:
         changed["status"] = "archived"
     if not changed:
         return False
-    ctx.changes.update(t.groups.name, {"id": row.id, **changed})
+    ctx.changes.groups.update(row.id, changed)
     details = {k: [getattr(row, k), v] for k, v in changed.items()}
     ctx.changes.record(
         ENTITY[row.kind], row.id, "archived", name=row.name, kind=row.kind, **details

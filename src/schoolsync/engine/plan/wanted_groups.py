@@ -14,7 +14,7 @@ from dataclasses import dataclass, field
 from datetime import date
 
 from schoolsync.domain.records import Activity, Group, Syllabus
-from schoolsync.engine.context import PlanContext
+from schoolsync.engine.plan.context import PlanContext
 
 KIND_OF = {
     "Klass": "class",

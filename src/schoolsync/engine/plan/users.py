@@ -13,14 +13,13 @@ from collections import defaultdict
 from dataclasses import dataclass, field
 from typing import Any
 
+from schoolsync.domain.directory import LinkRow, UserRow, is_open
 from schoolsync.domain.personnummer import CivicNo, mask_civic_no
 from schoolsync.domain.protected import pseudonym_key, pseudonym_names
 from schoolsync.domain.records import Person
-from schoolsync.engine.context import PlanContext
-from schoolsync.engine.guardians import kept_guardian_links, plan_guardianships
-from schoolsync.engine.people import People, Span, validate_persons, wanted_links
-from schoolsync.engine.state import LinkRow, UserRow, is_open
-from schoolsync.store import schema as t
+from schoolsync.engine.plan.context import PlanContext
+from schoolsync.engine.plan.guardians import kept_guardian_links, plan_guardianships
+from schoolsync.engine.plan.people import People, Span, validate_persons, wanted_links
 
 # Fields the register owns (R2.1): overwritten at every sync.
 REGISTER_FIELDS = (
@@ -179,12 +178,12 @@ def _mask_merged(ctx: PlanContext, user: UserRow) -> None:
             other = ctx.directory.users[other_id]
             if not other.protected:
                 todo.append(other.id)
-                ctx.changes.update(t.users.name, {"id": other.id, **_masked_fields(ctx, other)})
+                ctx.changes.users.update(other.id, _masked_fields(ctx, other))
 
 
 def _scrub(ctx: PlanContext, user: UserRow) -> None:
     """R11: what earlier runs recorded about this user (name, masked number) is to be removed."""
-    texts = [f"{user.given_name} {user.family_name}", mask_civic_no(user.civic_no)]
+    texts = [f"{user.given_name} {user.family_name}", mask_civic_no(user.civic_no, today=ctx.today)]
     ctx.changes.scrub.append((user.id, texts))
 
 
@@ -269,7 +268,8 @@ def _tf_merge_candidate(
     ctx.report(
         "tf-number-merged",
         f"{person.given_name} {person.family_name} had the temporary number "
-        f"{mask_civic_no(user.civic_no)} and now has the personnummer {civic.masked()} "
+        f"{mask_civic_no(user.civic_no, today=ctx.today)} and now has the personnummer "
+        f"{civic.masked()} "
         f"(same names and birth date, and the temporary number has left the register), so the "
         f"same account was kept with all its history. Nothing to do.",
         civic.masked(),
@@ -290,7 +290,8 @@ def _report_possible_civic_changes(
         for old in gone.get(_tf_key(person.given_name, person.family_name, birth), []):
             ctx.report(
                 "possible-civic-no-change",
-                f"{old.given_name} {old.family_name} ({mask_civic_no(old.civic_no)}) was ended "
+                f"{old.given_name} {old.family_name} "
+                f"({mask_civic_no(old.civic_no, today=ctx.today)}) was ended "
                 f"and a new account for {person.given_name} {person.family_name} "
                 f"({civic.masked()}) with the same names and birth date was created in this run. "
                 f"If this is one person whose personnummer changed, keep the old account with "
@@ -326,7 +327,8 @@ def _rekey_candidate(
     ctx.report(
         "civic-no-changed",
         f"{person.given_name} {person.family_name} (register id {person.id}) changed "
-        f"personnummer from {mask_civic_no(user.civic_no)} to {civic.masked()}; the same "
+        f"personnummer from {mask_civic_no(user.civic_no, today=ctx.today)} to "
+        f"{civic.masked()}; the same "
         f"account was kept with all its history. Nothing to do.",
         civic.masked(),
         persons=(person.id,),
@@ -399,23 +401,24 @@ def _set_status(ctx: PlanContext, user: UserRow, status: str, changed: dict[str,
         changed["status"] = status
         ctx.changes.record("user", user.id, "ended" if status == "ended" else "reactivated")
     if changed:
-        ctx.changes.update(t.users.name, {"id": user.id, **changed})
+        ctx.changes.users.update(user.id, changed)
 
 
 def _plan_new_user(ctx: PlanContext, people: People, person: Person, civic: CivicNo) -> str:
     user_id = ctx.new_id()
     ctx.changes.record("user", user_id, "created")
     status = _plan_links(ctx, user_id, people.links.get(person.id, {}), {}, set())
-    row = {
-        "id": user_id,
-        "civic_no": civic.value,
-        **_register_values(person, civic, people),
-        "email": person.email,
-        "mobile": person.mobile,
-        "status": status,
-        "protected": person.is_protected,
-    }
-    ctx.changes.insert(t.users.name, row)
+    ctx.changes.users.create(
+        UserRow(
+            id=user_id,
+            civic_no=civic.value,
+            **_register_values(person, civic, people),
+            email=person.email,
+            mobile=person.mobile,
+            status=status,
+            protected=person.is_protected,
+        )
+    )
     return user_id
 
 
@@ -449,17 +452,8 @@ def _plan_links(
             status = "active"
         if row is None:
             link_id = ctx.new_id()
-            ctx.changes.insert(
-                t.user_schools.name,
-                {
-                    "id": link_id,
-                    "user_id": user_id,
-                    "school_id": key[0],
-                    "role": key[1],
-                    "start_date": span.start,
-                    "end_date": span.end,
-                    "signature": span.signature,
-                },
+            ctx.changes.school_links.create(
+                LinkRow(link_id, user_id, key[0], key[1], span.start, span.end, span.signature)
             )
             ctx.changes.record(
                 "user_school", link_id, "created", user_id=user_id, school_id=key[0], role=key[1]
@@ -489,7 +483,7 @@ def _plan_links(
 
 
 def _update_link(ctx: PlanContext, row: LinkRow, changed: dict[str, Any], action: str) -> None:
-    ctx.changes.update(t.user_schools.name, {"id": row.id, **changed})
+    ctx.changes.school_links.update(row.id, changed)
     details = {k: [getattr(row, k), v] for k, v in changed.items()}
     ctx.changes.record(
         "user_school",

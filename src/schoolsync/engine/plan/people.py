@@ -2,7 +2,7 @@
 
 Pure functions over the snapshot (R1.1, R1.7, R3.1, R4.1, R11 exclusion): which persons can be used,
 and for each the links (school, role) with dates that the register implies. Matching against the
-directory happens in :mod:`schoolsync.engine.users`.
+directory happens in :mod:`schoolsync.engine.plan.users`.
 """
 
 from __future__ import annotations
@@ -20,7 +20,7 @@ from schoolsync.domain.personnummer import (
 )
 from schoolsync.domain.protected import pseudonym
 from schoolsync.domain.records import Duty, Person
-from schoolsync.engine.context import PlanContext
+from schoolsync.engine.plan.context import PlanContext
 
 STAFF = frozenset({"teacher", "staff"})
 # Duty roles that make a staff member a teacher in the directory (others are staff).
@@ -166,10 +166,10 @@ def validate_persons(ctx: PlanContext) -> People:
             times = "more than once"
         ctx.report(
             "duplicate-civic-no",
-            f"The personnummer {mask_civic_no(value)} occurs {times} in one read "
+            f"The personnummer {mask_civic_no(value, today=ctx.today)} occurs {times} in one read "
             f"({where}). None of those rows was used and nothing about them was changed. Correct "
             f"the register so each person occurs once.",
-            mask_civic_no(value),
+            mask_civic_no(value, today=ctx.today),
             persons=tuple(p.id for p in named),
         )
     if people.protected_ids and not pseudonymise:

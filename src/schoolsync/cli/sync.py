@@ -1,0 +1,93 @@
+"""``schoolsync sync``: one run of the register and/or the schedules, and its report."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import click
+
+from schoolsync.cli import render
+from schoolsync.cli.context import Env, exit_status, pass_env, today_option, wait_option
+from schoolsync.engine.run import RunResult, sync
+from schoolsync.sources.detect import FORMATS
+
+
+@click.command("sync")
+@click.argument("sources", nargs=-1, required=True, type=click.Path(path_type=Path))
+@click.option("--dry-run", is_flag=True, help="Plan and report only; apply nothing.")
+@click.option("--json", "as_json", is_flag=True, help="Print the run report as JSON.")
+@click.option(
+    "--format",
+    "source_format",
+    type=click.Choice(FORMATS),
+    help="Read every SOURCE as this format instead of recognising it.",
+)
+@click.option(
+    "--allow-mass-changes",
+    is_flag=True,
+    help="Apply even if a safety lock trips (missing data, many endings); recorded in the run.",
+)
+@wait_option
+@today_option
+@pass_env
+def sync_command(
+    env: Env,
+    sources: tuple[Path, ...],
+    dry_run: bool,
+    as_json: bool,
+    source_format: str | None,
+    allow_mass_changes: bool,
+    wait: float,
+) -> int:
+    """Run one sync of SOURCES: plan, then apply in one transaction.
+
+    SOURCES: an SS 12000 bundle folder (the register) and/or Skola24/Novaschem text exports (the
+    schedule, one per school). Exit status: 0 done (warnings included), 1 failed (nothing
+    applied), 3 held by a safety lock.
+    """
+    settings = env.settings()
+    store = env.store(create=True)
+    with render.progress_stages(not as_json and render.err_console.is_terminal) as stage:
+        result = sync(
+            store,
+            sources,
+            settings,
+            env.today,
+            dry_run=dry_run,
+            stage=stage,
+            source_format=source_format,
+            allow_mass_changes=allow_mass_changes,
+            wait=wait,
+            on_commit=env.mark_committed,
+        )
+    show_result(result, as_json)
+    return exit_status(result)
+
+
+def show_result(result: RunResult, as_json: bool) -> None:
+    """Print a run's result for a person or as JSON."""
+    if as_json:
+        render.print_json(result.as_report())
+        return
+    head = {
+        "applied": f"Run {result.run_id} applied",
+        "planned": "Dry run: nothing was applied",
+        "held": f"[red]Run {result.run_id} held by a safety lock: nothing was applied[/]",
+    }.get(result.status, result.status)
+    if result.status == "held" and result.run_id is None:
+        head = "[red]Dry run: a real run would be held by a safety lock[/]"
+    render.console.print(f"[bold]{head}[/] (today = {result.today.isoformat()})")
+    title = "What the run would have changed" if result.status == "held" else "Changes"
+    render.console.print(render.changes_table(result.changes, title))
+    if result.message:
+        render.console.print(result.message)
+    if result.issues:
+        render.console.print(render.issues_by_code_table(result.issues))
+        render.console.print(render.issues_table(result.issues, limit=30))
+    else:
+        render.console.print("No issues.")
+    if result.status == "held" and result.run_id is not None:
+        render.console.print(
+            f"To apply it anyway once you have checked the export: schoolsync runs approve "
+            f"{result.run_id}"
+        )
