@@ -281,3 +281,19 @@ def school(with_guardian: bool = True) -> tuple[Bundle, dict[str, str]]:
         ids["lena"] = b.person("Lena", "Lund", PNR[10])
         b.responsible(ids["elsa"], ids["lena"])
     return b, ids
+
+
+def big_school(students: int = 40) -> tuple[Bundle, str, list[str]]:
+    """One unit, a class with many students (TF numbers: no realistic number is invented)."""
+    b = Bundle()
+    unit = b.unit("Storskolan", "99990500")
+    ids = [b.student("Elev", f"Nummer{n}", f"20120{(n % 9) + 1}01TF{n:02d}", unit)
+           for n in range(students)]  # fmt: skip
+    b.group("7A", unit, "Klass", ids)
+    return b, unit, ids
+
+
+def with_contact(b: Bundle, pid: str, email: str, mobile: str) -> None:
+    """Give a person a private e-mail address and a mobile number in the register."""
+    b.get(pid)["emails"] = [{"value": email, "type": "Privat"}]
+    b.get(pid)["phoneNumbers"] = [{"value": mobile, "type": "Hem", "mobile": True}]

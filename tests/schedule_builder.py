@@ -4,6 +4,9 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import Any
+
+from tests.builder import Bundle, school
 
 LESSON_HEADER = [
     "PK (7100)", "GUID (5800)", "DayOfWeek (7101)", "Starttime (7102)", "Length (7115)",
@@ -70,3 +73,13 @@ class Schedule:
     def write(self, path: Path, encoding: str = "cp1252") -> Path:
         path.write_bytes(self.text().encode(encoding))  # utf-8-sig writes a BOM
         return path
+
+
+def school_with_schedule(
+    tmp_path: Path, lessons: list[Lesson], **kw: Any
+) -> tuple[Bundle, dict[str, str], Path, Path]:
+    """The small school of tests/builder.py and a schedule of ``lessons``, both written."""
+    b, ids = school()
+    bundle = b.write(tmp_path / "bundle")
+    schedule = Schedule(lessons=lessons, **kw).write(tmp_path / "schema.txt")
+    return b, ids, bundle, schedule

@@ -1,5 +1,8 @@
 """The directory as it stands, in the export shape of INTERFACE.md (``export --json``).
 
+The document is rendered from the directory picture (:func:`render_export`, pure), so a test can
+export a directory that was planned and overlaid in memory exactly as one loaded from a database.
+
 ``active`` and ``status`` are judged on the given day, so an export for another ``--today`` shows
 what the platform would show then.
 """
@@ -14,8 +17,9 @@ from zoneinfo import ZoneInfo
 from sqlalchemy import select
 from sqlalchemy.engine import Connection
 
-from schoolsync.domain.directory import is_open
+from schoolsync.domain.directory import Directory, is_open
 from schoolsync.store import schema as t
+from schoolsync.store.load import load_directory
 
 STOCKHOLM = ZoneInfo("Europe/Stockholm")
 
@@ -36,7 +40,8 @@ def export_directory(
     lessons_from: date | None = None,
     lessons_to: date | None = None,
 ) -> dict[str, Any]:
-    """Build the export document.
+    """Build the export document from the database: load the directory (every lesson source's
+    lessons), then :func:`render_export`.
 
     Args:
         conn: An open connection.
@@ -48,12 +53,37 @@ def export_directory(
     Returns:
         ``{"schools", "users", "classes", "groups", "lessons"}`` as INTERFACE.md shows.
     """
-    school_names: dict[str, str] = {}
+    return render_export(_load(conn), today, lead_days, lessons_from, lessons_to)
+
+
+def _load(conn: Connection) -> Directory:
+    """The whole directory, the lessons of every source included."""
+    sources = [s for (s,) in conn.execute(select(t.lessons.c.source).distinct())]
+    return load_directory(conn, sources)
+
+
+def render_export(
+    directory: Directory,
+    today: date,
+    lead_days: int = 15,
+    lessons_from: date | None = None,
+    lessons_to: date | None = None,
+) -> dict[str, Any]:
+    """The export document of a directory (pure).
+
+    Args:
+        directory: The directory, with the lessons of every source.
+        today: The day ``active``, ``status`` and ``visible`` are judged on.
+        lead_days: How many days before its start a class or group is visible (R5.4).
+        lessons_from: Only lessons on or after this date (default: all).
+        lessons_to: Only lessons on or before this date (default: all).
+
+    Returns:
+        ``{"schools", "users", "classes", "groups", "lessons"}`` as INTERFACE.md shows.
+    """
+    school_names = directory.school_names()
     units: dict[str, list[str]] = defaultdict(list)
-    for school in conn.execute(select(t.schools.c.id, t.schools.c.name)):
-        school_names[school.id] = school.name
-    su = t.school_units.c
-    for unit in conn.execute(select(su.school_id, su.code, su.register_id)):
+    for unit in directory.units.values():
         units[unit.school_id].append(unit.code or unit.register_id)
     schools = [
         {"name": name, "units": sorted(units.get(sid, []))}
@@ -61,12 +91,7 @@ def export_directory(
     ]
 
     links: dict[str, list[dict[str, Any]]] = defaultdict(list)
-    s = t.user_schools.c
-    for link in conn.execute(
-        select(s.user_id, s.school_id, s.role, s.start_date, s.end_date).order_by(
-            s.user_id, s.start_date, s.role
-        )
-    ):
+    for link in directory.links.values():
         links[link.user_id].append(
             {
                 "school": school_names[link.school_id],
@@ -77,40 +102,20 @@ def export_directory(
                 "_open": is_open(link.end_date, today),
             }
         )
-    civic_of: dict[str, str] = {}
-    protected: set[str] = set()
-    for uid, civic, is_protected in conn.execute(
-        select(t.users.c.id, t.users.c.civic_no, t.users.c.protected)
-    ):
-        civic_of[uid] = civic
-        if is_protected:
-            protected.add(uid)
+    people = directory.users
     guardians: dict[str, list[dict[str, Any]]] = defaultdict(list)
-    g = t.guardianships.c
-    for gs in conn.execute(select(g.guardian_id, g.student_id, g.relation, g.end_date)):
-        if gs.student_id in protected or gs.guardian_id in protected:
+    for gs in directory.guardianships.values():
+        if people[gs.student_id].protected or people[gs.guardian_id].protected:
             continue  # R11: a protected person's family would point back to them
         guardians[gs.student_id].append(
             {
-                "civic_no": civic_of[gs.guardian_id],
+                "civic_no": people[gs.guardian_id].civic_no,
                 "relation": gs.relation,
                 "active": is_open(gs.end_date, today),
             }
         )
-    u = t.users.c
     users = []
-    for row in conn.execute(
-        select(
-            u.id,
-            u.civic_no,
-            u.given_name,
-            u.family_name,
-            u.email,
-            u.mobile,
-            u.signature,
-            u.merged_into,
-        ).order_by(u.civic_no)
-    ):
+    for row in sorted(people.values(), key=lambda u: u.civic_no):
         mine = links.get(row.id, [])
         status = "active" if any([x.pop("_open") for x in mine]) else "ended"
         users.append(
@@ -128,8 +133,8 @@ def export_directory(
                 **({"merged_into": row.merged_into} if row.merged_into else {}),
             }
         )
-    classes, groups = _groups(conn, today, lead_days, school_names)
-    lessons = export_lessons(conn, lessons_from, lessons_to)
+    classes, groups = _groups(directory, today, lead_days, school_names)
+    lessons = render_lessons(directory, lessons_from, lessons_to)
     return {
         "schools": schools,
         "users": users,
@@ -148,22 +153,25 @@ def _lesson_order(x: dict[str, Any]) -> tuple[Any, ...]:
 def export_lessons(
     conn: Connection, start: date | None = None, end: date | None = None
 ) -> list[dict[str, Any]]:
+    """The lessons of the database, as :func:`render_lessons` lists them."""
+    return render_lessons(_load(conn), start, end)
+
+
+def render_lessons(
+    directory: Directory, start: date | None = None, end: date | None = None
+) -> list[dict[str, Any]]:
     """The lessons tied to a group, in time order, with Swedish local times (ISO with offset).
 
     Lessons the schedule cancelled, or that are gone from it, are listed with ``cancelled``.
     Lessons that could not be tied reach no one; ``troubleshoot`` shows them.
     """
-    ls, g = t.lessons.c, t.groups.c
-    names = {row.id: row.name for row in conn.execute(select(g.id, g.name))}
-    query = (
-        select(ls.group_id, ls.class_id, ls.subject, ls.teachers, ls.start, ls.end, ls.room,
-               ls.cancelled, ls.removed)
-        .where(ls.group_id.is_not(None))
-    )  # fmt: skip
-    if start is not None:
-        query = query.where(ls.start >= datetime.combine(start, time.min))
-    if end is not None and end < date.max:
-        query = query.where(ls.start < datetime.combine(end + timedelta(days=1), time.min))
+    names = {g.id: g.name for g in directory.groups.values()}
+    first = datetime.combine(start, time.min) if start is not None else None
+    after = (
+        datetime.combine(end + timedelta(days=1), time.min)
+        if end is not None and end < date.max
+        else None
+    )
     lessons = [
         {
             "group": names[row.group_id],
@@ -175,7 +183,10 @@ def export_lessons(
             "room": row.room,
             "cancelled": bool(row.cancelled or row.removed),
         }
-        for row in conn.execute(query)
+        for row in directory.lessons.values()
+        if row.group_id is not None
+        and (first is None or row.start >= first)
+        and (after is None or row.start < after)
     ]
     lessons.sort(key=_lesson_order)
     return lessons
@@ -187,37 +198,28 @@ def visible(start: date | None, today: date, lead_days: int) -> bool:
 
 
 def _groups(
-    conn: Connection, today: date, lead_days: int, school_names: dict[str, str]
+    directory: Directory, today: date, lead_days: int, school_names: dict[str, str]
 ) -> tuple[list[dict[str, Any]], list[dict[str, Any]]]:
-    u = t.users.c
-    people = {
-        r.id: (r.civic_no, r.signature) for r in conn.execute(select(u.id, u.civic_no, u.signature))
-    }
+    people = directory.users
     members: dict[str, dict[str, list[Any]]] = defaultdict(lambda: defaultdict(list))
-    m = t.memberships.c
-    for row in conn.execute(
-        select(m.group_id, m.user_id, m.role, m.start_date, m.end_date).order_by(m.group_id)
-    ):
-        civic, signature = people[row.user_id]
+    for row in directory.memberships.values():
+        user = people[row.user_id]
         if row.role in ("student", "member"):
             members[row.group_id]["students"].append(
                 {
-                    "civic_no": civic,
+                    "civic_no": user.civic_no,
                     "start_date": _iso(row.start_date),
                     "end_date": _iso(row.end_date),
                     "active": link_active(row.start_date, row.end_date, today),
                 }
             )
-        elif signature and link_active(row.start_date, row.end_date, today):
-            members[row.group_id][row.role + "s"].append(signature)
-    g = t.groups.c
+        elif user.signature and link_active(row.start_date, row.end_date, today):
+            members[row.group_id][row.role + "s"].append(user.signature)
     classes: list[dict[str, Any]] = []
     groups: list[dict[str, Any]] = []
-    for grp in conn.execute(
-        select(g.id, g.school_id, g.kind, g.name, g.subject, g.course, g.start_date, g.end_date)
-        .where(g.kind.in_(("class", "group")))
-        .order_by(g.name)
-    ):
+    for grp in directory.groups.values():
+        if grp.kind not in ("class", "group"):
+            continue
         mine = members.get(grp.id, {})
         doc: dict[str, Any] = {
             "name": grp.name,

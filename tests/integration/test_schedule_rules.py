@@ -1,17 +1,20 @@
-"""The schedule (R8): Novaschem exports and SS 12000 lessons tied to groups, on both databases."""
+"""The schedule (R8): Novaschem exports and SS 12000 lessons tied to groups, on both databases.
+
+The rules are tested at the plan level (``tests/plan/test_schedule_rules.py``); these follow a
+lesson through the database (wall-clock times, time zones) and a resync's table counts.
+"""
 
 from __future__ import annotations
 
 from datetime import date
 from pathlib import Path
-from typing import Any
 
 from schoolsync.domain.settings import Settings
 from schoolsync.engine.run import RunResult, sync
 from schoolsync.store.db import Store
-from tests.builder import Bundle, school
-from tests.conftest import EXAMPLE_BUNDLE, TODAY, Directory
-from tests.schedule_builder import Lesson, Schedule
+from tests.conftest import TODAY, Directory
+from tests.rules import tied
+from tests.schedule_builder import Lesson, school_with_schedule
 
 WEEKS = "34-43, 45-51, 2-8"  # 10 + 7 + 7 = 24 weeks
 
@@ -24,27 +27,10 @@ def run(directory: Directory, *sources: Path, today: date = TODAY) -> RunResult:
         store.dispose()
 
 
-def setup(
-    tmp_path: Path, lessons: list[Lesson], **kw: Any
-) -> tuple[Bundle, dict[str, str], Path, Path]:
-    b, ids = school()
-    bundle = b.write(tmp_path / "bundle")
-    schedule = Schedule(lessons=lessons, **kw).write(tmp_path / "schema.txt")
-    return b, ids, bundle, schedule
-
-
-def issues(result: RunResult, code: str) -> list[Any]:
-    return [i for i in result.issues if i.code == code]
-
-
-def tied(directory: Directory, **where: Any) -> list[dict[str, Any]]:
-    return [x for x in directory.export()["lessons"] if all(x[k] == v for k, v in where.items())]
-
-
 def test_r8_1_a_lesson_is_tied_to_the_group_with_exactly_its_name(
     directory: Directory, tmp_path: Path
 ) -> None:
-    _, _, bundle, schedule = setup(tmp_path, [Lesson("Ma 7A", weeks=WEEKS)])
+    _, _, bundle, schedule = school_with_schedule(tmp_path, [Lesson("Ma 7A", weeks=WEEKS)])
     result = run(directory, bundle, schedule)
     assert result.changes["lessons"]["created"] == 24
     lessons = tied(directory, group="Ma 7A")
@@ -57,197 +43,15 @@ def test_r8_1_a_lesson_is_tied_to_the_group_with_exactly_its_name(
     assert not [i for i in result.issues if i.code.startswith("schedule")]
 
 
-def test_r8_1_an_unknown_signature_is_reported_and_the_lesson_still_reaches_the_group(
-    directory: Directory, tmp_path: Path
-) -> None:
-    _, _, bundle, schedule = setup(tmp_path, [Lesson("Ma 7A", teachers="ZZQ")])
-    result = run(directory, bundle, schedule)
-    (problem,) = issues(result, "schedule-unknown-signature")
-    assert "'ZZQ'" in problem.message and "1 lesson row (24 dated lessons" in problem.message
-    assert len(tied(directory, group="Ma 7A")) == 24
-
-
-def test_r8_1_a_known_teacher_who_does_not_teach_the_group_is_a_warning(
-    directory: Directory, tmp_path: Path
-) -> None:
-    _, _, bundle, schedule = setup(tmp_path, [Lesson("Ma 7A", teachers="KAHO,SOEK")])
-    result = run(directory, bundle, schedule)
-    (problem,) = issues(result, "schedule-teacher-not-in-group")
-    assert (
-        problem.severity == "warning" and "SOEK" in problem.message and "'Ma 7A'" in problem.message
-    )
-    assert tied(directory, group="Ma 7A")[0]["teachers"] == ["KAHO", "SOEK"]
-
-
-def test_r8_2_a_class_lesson_is_tied_to_the_classes_own_subject_group(
-    directory: Directory, tmp_path: Path
-) -> None:
-    _, _, bundle, schedule = setup(tmp_path, [Lesson("7A", subject="MA")])
-    result = run(directory, bundle, schedule)
-    assert not issues(result, "schedule-unknown-group")
-    lessons = tied(directory, group="Ma 7A")
-    assert len(lessons) == 24 and lessons[0]["class"] == "7A"
-
-
-def test_r8_2_a_class_lesson_whose_subject_group_mixes_classes_is_not_tied(
-    directory: Directory, tmp_path: Path
-) -> None:
-    b, ids = school()
-    outsider = b.student("Liam", "Sjöberg", "201201022389", ids["unit"])
-    sv = b.group("Sv 7A/7B", ids["unit"], "Undervisning", [ids["elsa"], ids["omar"], outsider])
-    b.activity("Svenska", ids["unit"], [sv], b.syllabus("GRGRSVE01", "SV"), [ids["karin_duty"]])
-    schedule = Schedule(lessons=[Lesson("7A", subject="SV")]).write(tmp_path / "s.txt")
-    result = run(directory, b.write(tmp_path / "b"), schedule)
-    (problem,) = issues(result, "schedule-class-mixed")
-    assert "'7A'" in problem.message and "'SV'" in problem.message
-    assert tied(directory, subject="SV") == []
-
-
-def test_r8_2_a_class_lesson_with_no_group_for_its_subject_is_reported(
-    directory: Directory, tmp_path: Path
-) -> None:
-    _, _, bundle, schedule = setup(tmp_path, [Lesson("7A", subject="EN")])
-    result = run(directory, bundle, schedule)
-    (problem,) = issues(result, "schedule-class-no-subject-group")
-    assert "'EN'" in problem.message and problem.rule == "R8.2"
-
-
-def test_r8_3_an_unknown_group_is_reported_with_the_nearest_name(
-    directory: Directory, tmp_path: Path
-) -> None:
-    b, ids = school()
-    b.group("Slöjd 7A", ids["unit"], "Undervisning", [ids["elsa"]])
-    lessons = [Lesson("ma 7A"), Lesson("Ma 7A "), Lesson("Sl?jd 7A"), Lesson("Tyska 9")]
-    schedule = Schedule(lessons=lessons).write(tmp_path / "s.txt")
-    result = run(directory, b.write(tmp_path / "b"), schedule)
-    found = {i.subject: i.message for i in issues(result, "schedule-unknown-group")}
-    assert "'Ma 7A' (differs only in upper/lower case)" in found["ma 7A"]
-    assert "'Ma 7A' (differs only in spaces)" in found["Ma 7A "]
-    assert "'Slöjd 7A' (has å/ä/ö damaged by a wrong character encoding)" in found["Sl?jd 7A"]
-    assert "nearest" not in found["Tyska 9"]
-    assert len(directory.export()["lessons"]) == 0
-
-
-def test_r8_3_a_signature_from_another_unit_is_named(directory: Directory, tmp_path: Path) -> None:
-    b, ids = school()
-    other = b.unit("Söderskolan", "99990202")
-    b.duty(ids["karin"], other, "Lärare", "KHO")  # the directory keeps KHO (R4.3)
-    schedule = Schedule(lessons=[Lesson("Ma 7A", teachers="KAHO")]).write(tmp_path / "s.txt")
-    result = run(directory, b.write(tmp_path / "b"), schedule)
-    (problem,) = issues(result, "schedule-unknown-signature")
-    assert "another unit" in problem.message and "KHO" in problem.message
-
-
-def test_rows_that_make_no_sense_are_reported_and_skipped(
-    directory: Directory, tmp_path: Path
-) -> None:
-    lessons = [
-        Lesson("Ma 7A"),
-        Lesson("Ma 7A", day="7", start="0:00", length="2210"),
-        Lesson("Ma 7A", length="3000"),
-        Lesson("Ma 7A", weeks="27-30"),
-        Lesson("Ma 7A", weeks="x-y"),
-        Lesson("", weeks="35"),
-    ]
-    _, _, bundle, schedule = setup(tmp_path, lessons)
-    result = run(directory, bundle, schedule)
-    bad = issues(result, "schedule-bad-row")
-    assert len(bad) == 5 and result.status == "applied"
-    assert any("'7'" in i.message and "line" in i.message and "Lesson (7100)" in i.message
-               for i in bad)  # fmt: skip
-    assert any("outside the school year" in i.message for i in bad)
-    assert len(tied(directory, group="Ma 7A")) == 24
-
-
-def test_a_lesson_with_a_period_and_no_weeks_uses_the_periods_calendar(
-    directory: Directory, tmp_path: Path
-) -> None:
-    _, _, bundle, schedule = setup(tmp_path, [Lesson("Ma 7A", period="Ht", day="Onsdag")])
-    run(directory, bundle, schedule)
-    lessons = tied(directory, group="Ma 7A")
-    assert len(lessons) == 18  # Wednesdays from 20 Aug to 17 Dec
-    assert lessons[0]["start"].startswith("2025-08-20") and lessons[-1]["start"].startswith(
-        "2025-12-17"
-    )
-
-
-def test_co_teaching_signatures_and_several_groups_in_one_cell(
-    directory: Directory, tmp_path: Path
-) -> None:
-    _, _, bundle, schedule = setup(tmp_path, [Lesson("Ma 7A,7A", teachers="KAHO,SOEK")])
-    run(directory, bundle, schedule)
-    assert len(tied(directory, group="Ma 7A", teachers=["KAHO", "SOEK"])) == 48
-
-
-def test_cp1252_and_utf8_exports_keep_swedish_names_exactly(
-    directory: Directory, tmp_path: Path
-) -> None:
-    b, ids = school()
-    b.group("Slöjd 7A", ids["unit"], "Undervisning", [ids["elsa"]])
-    bundle = b.write(tmp_path / "b")
-    cp = Schedule(lessons=[Lesson("Slöjd 7A", weeks="35")]).write(tmp_path / "cp.txt")
-    assert "Slöjd".encode("cp1252") in cp.read_bytes()
-    result = run(directory, bundle, cp)
-    assert result.sources[1]["encoding"] == "cp1252"
-    assert tied(directory)[0]["group"] == "Slöjd 7A"
-    utf = Schedule(lessons=[Lesson("Slöjd 7A", weeks="35")], school_id="X").write(
-        tmp_path / "utf.txt", "utf-8-sig"
-    )
-    result = run(directory, bundle, utf)
-    assert result.sources[1]["encoding"] == "utf-8 with BOM"
-    assert [x["group"] for x in tied(directory)] == ["Slöjd 7A", "Slöjd 7A"]
-
-
 def test_a_resync_of_the_same_schedule_changes_nothing(
     directory: Directory, tmp_path: Path
 ) -> None:
-    _, _, bundle, schedule = setup(tmp_path, [Lesson("Ma 7A"), Lesson("7A", subject="MA")])
+    _, _, bundle, schedule = school_with_schedule(
+        tmp_path, [Lesson("Ma 7A"), Lesson("7A", subject="MA")]
+    )
     run(directory, bundle, schedule)
     before = directory.counts()
     again = run(directory, bundle, schedule)
     assert not any(again.changes["lessons"].values())
     after = directory.counts()
     assert {t for t in after if after[t] != before[t]} <= {"runs", "run_issues"}
-
-
-def test_a_changed_schedule_changes_only_future_lessons_that_changed(
-    directory: Directory, tmp_path: Path
-) -> None:
-    _, _, bundle, schedule = setup(tmp_path, [Lesson("Ma 7A"), Lesson("Ma 7A", day="Fredag")])
-    run(directory, bundle, schedule)
-    changed = Schedule(lessons=[Lesson("Ma 7A", start="9:15"),
-                                Lesson("Ma 7A", day="Fredag", weeks="34-43")])  # fmt: skip
-    result = run(directory, bundle, changed.write(tmp_path / "changed.txt"))
-    # Today is Wednesday 2025-10-15 (week 42): Monday lessons from week 43 on move
-    # (1 + 7 + 7 = 15); Friday lessons after week 43 are gone from the schedule (7 + 7 = 14).
-    assert result.changes["lessons"] == {"created": 0, "moved": 15, "cancelled": 0,
-                                         "removed": 14, "updated": 0}  # fmt: skip
-    lessons = tied(directory, group="Ma 7A")
-    assert len(lessons) == 48  # nothing deleted
-    mondays = [x["start"] for x in lessons if date.fromisoformat(x["start"][:10]).weekday() == 0]
-    assert all(("T08:10" in s) == (s < "2025-10-15") for s in mondays)  # the past is history
-    assert sum(x["cancelled"] for x in lessons) == 14
-
-
-def test_a_register_only_run_leaves_the_lessons_as_they_are(
-    directory: Directory, tmp_path: Path
-) -> None:
-    _, _, bundle, schedule = setup(tmp_path, [Lesson("Ma 7A")])
-    run(directory, bundle, schedule)
-    before = directory.export()["lessons"]
-    result = run(directory, bundle, today=date(2025, 10, 20))
-    assert not any(result.changes["lessons"].values())
-    assert directory.export()["lessons"] == before
-
-
-def test_ss12000_calendar_events_keep_cancellations_substitutes_and_rooms(
-    directory: Directory,
-) -> None:
-    result = run(directory, EXAMPLE_BUNDLE, today=date(2025, 9, 1))
-    assert result.changes["lessons"]["created"] == 6
-    lessons = directory.export()["lessons"]
-    cancelled = [x for x in lessons if x["cancelled"]]
-    assert len(cancelled) == 1 and cancelled[0]["group"] == "Matematik 7A"
-    substitute = next(x for x in lessons if x["start"] == "2025-09-09T09:00:00+02:00")
-    assert substitute["teachers"] == ["MIST"]  # JOBE is away, MIST stands in
-    assert {x["room"] for x in lessons} >= {"B201", "Aulan"}

@@ -179,22 +179,35 @@ def _sync_locked(
 ) -> RunResult:
     """Load, plan and apply or hold one run; the caller holds the run lock."""
     advance = stage("Loading the directory", 1)
-    lesson_sources = {s.source for s in read.schedules}
-    if read.register is not None:
-        lesson_sources.add("ss12000")
     with store.connect() as conn:
-        directory = load_directory(conn, lesson_sources)
+        directory = load_directory(conn, lesson_sources(read))
     advance(1)
     advance = stage("Planning", 1)
     plan = plan_run(read, directory, settings, today)
     trips = plan.locks
     advance(1)
+    status = decide(plan, dry_run=dry_run, allow_mass_changes=allow_mass_changes)
     if dry_run:
-        would_hold = bool(trips) and not allow_mass_changes
-        return _result(plan, "held" if would_hold else "planned", None, trips, held=True)
-    if trips and not allow_mass_changes:
+        return run_result(plan, status)
+    if status == "held":
         return _hold(store, plan, trips, sources, source_format, started, on_commit)
     return _apply(store, plan, trips, started, stage, approves, on_commit)
+
+
+def lesson_sources(read: Snapshot) -> set[str]:
+    """The lesson sources a run compares with: its schedules', and ``ss12000`` with a register."""
+    found = {s.source for s in read.schedules}
+    if read.register is not None:
+        found.add("ss12000")
+    return found
+
+
+def decide(plan: Plan, *, dry_run: bool, allow_mass_changes: bool) -> str:
+    """What a run does with its plan (pure): ``held`` when a safety lock trips and no override
+    was given, else ``planned`` for a dry run and ``applied`` for a real one."""
+    if plan.locks and not allow_mass_changes:
+        return "held"
+    return "planned" if dry_run else "applied"
 
 
 def _hold(
@@ -221,7 +234,7 @@ def _hold(
         run_id = insert_run(conn, "sync", "held", plan.today, plan.sources, started, options)
         write_issues(conn, issues, run_id)
         finish_run(conn, run_id, plan.changes.counts())
-    return _result(plan, "held", run_id, trips, held=True)
+    return run_result(plan, "held", run_id)
 
 
 def _apply(
@@ -246,13 +259,19 @@ def _apply(
         "applying the run", committed=lambda: on_commit(run_id, "applied")
     ) as conn:
         run_id = insert_run(conn, "sync", "applied", plan.today, plan.sources, started, options)
-        plan.changes.issues.extend(overridden(trips, approves))
+        accept(plan, approves)
         write_changes(conn, plan.changes, run_id, plan.today, advance)
         finish_run(conn, run_id, plan.changes.counts())
         if approves is not None:
             approval = {"approved_by_run": run_id, "approved_by": who(), "approved_at": now()}
             update_run_options(conn, approves["id"], {**approves["options"], **approval})
-    return _result(plan, "applied", run_id, [], held=False)
+    return run_result(plan, "applied", run_id)
+
+
+def accept(plan: Plan, approves: dict[str, Any] | None = None) -> None:
+    """Ready a plan to be applied: the locks it trips are added to its issues as overridden
+    (by ``approves``, the held run approved, or else by --allow-mass-changes)."""
+    plan.changes.issues.extend(overridden(plan.locks, approves))
 
 
 def overridden(trips: list[Issue], approves: dict[str, Any] | None) -> list[Issue]:
@@ -266,10 +285,11 @@ def overridden(trips: list[Issue], approves: dict[str, Any] | None) -> list[Issu
     ]
 
 
-def _result(
-    plan: Plan, status: str, run_id: int | None, trips: list[Issue], *, held: bool
-) -> RunResult:
-    issues = sort_issues(plan.issues + trips) if held else plan.issues
+def run_result(plan: Plan, status: str, run_id: int | None = None) -> RunResult:
+    """The result of a run with this plan and status (pure). A run not applied lists the locks
+    that tripped among its issues; an applied one has them, saying so, in the plan's issues."""
+    held = status != "applied"
+    issues = sort_issues(plan.issues + plan.locks) if held else plan.issues
     return RunResult(status, plan.changes.counts(), issues, plan.today, plan.sources, run_id)
 
 
