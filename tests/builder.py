@@ -8,6 +8,7 @@ from __future__ import annotations
 import copy
 import json
 import uuid
+from collections import Counter
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -297,3 +298,66 @@ def with_contact(b: Bundle, pid: str, email: str, mobile: str) -> None:
     """Give a person a private e-mail address and a mobile number in the register."""
     b.get(pid)["emails"] = [{"value": email, "type": "Privat"}]
     b.get(pid)["phoneNumbers"] = [{"value": mobile, "type": "Hem", "mobile": True}]
+
+
+class GeneratedRegister:
+    """The persons and duties of a bundle ``schoolsync generate`` wrote, changed in place and
+    written back (the R11 tests of a generated municipality, at both levels)."""
+
+    def __init__(self, bundle: Path) -> None:
+        self.bundle = bundle
+        self.pages = sorted((bundle / "persons").glob("*.json"))
+        self.persons: list[dict[str, Any]] = []
+        for page in self.pages:
+            self.persons += json.loads(page.read_text(encoding="utf-8"))["data"]
+        self.duties: list[dict[str, Any]] = json.loads(
+            (bundle / "duties.json").read_text(encoding="utf-8")
+        )["data"]
+
+    def write(self) -> None:
+        for page in self.pages:
+            page.unlink()
+        (self.bundle / "persons" / "page-0001.json").write_text(
+            json.dumps({"data": self.persons, "pageToken": None}, ensure_ascii=False), "utf-8"
+        )
+        (self.bundle / "duties.json").write_text(
+            json.dumps({"data": self.duties, "pageToken": None}, ensure_ascii=False), "utf-8"
+        )
+
+    def secrets_of(self, person: dict[str, Any]) -> list[str]:
+        """What must never show once the person is protected."""
+        out = [f"{person['givenName']} {person['familyName']}"]
+        if person.get("civicNo"):
+            value = person["civicNo"]["value"]
+            out += [value, f"{value[:8]}-{value[8:]}"]
+        out += [e["value"] for e in person.get("emails", [])]
+        out += person.get("eduPersonPrincipalNames", [])
+        return out  # not the address: the family that lives there shares it
+
+    def protected_secrets(self) -> list[str]:
+        """The secrets of everyone protected from the start."""
+        return [
+            secret
+            for person in self.persons
+            if person.get("securityMarking") != "Ingen"
+            for secret in self.secrets_of(person)
+        ]
+
+    def usable(self) -> list[dict[str, Any]]:
+        """Persons to protect on purpose: not protected yet, with a personnummer and a full
+        name nobody else has (so that a search of the outputs for it means them)."""
+        full_names = Counter(f"{p['givenName']} {p['familyName']}" for p in self.persons)
+        return [
+            p
+            for p in self.persons
+            if p.get("securityMarking") == "Ingen"
+            and full_names[f"{p['givenName']} {p['familyName']}"] == 1
+            and bool(p.get("civicNo"))
+        ]
+
+    def students_and_a_teacher(self) -> tuple[list[dict[str, Any]], dict[str, Any]]:
+        """The usable students, and a usable person with a signed duty."""
+        usable = self.usable()
+        teacher_ids = {d["person"]["id"] for d in self.duties if d.get("signature")}
+        students = [p for p in usable if p.get("enrolments")]
+        return students, next(p for p in usable if p["id"] in teacher_ids)

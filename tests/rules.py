@@ -19,6 +19,12 @@ def codes(result: Any) -> list[str]:
     return [i.code for i in result.issues]
 
 
+def messages(report: dict[str, Any], code: str) -> list[str]:
+    """The messages of a run report's issues with this code (the report as ``sync --json``
+    prints it, or :meth:`~schoolsync.engine.run.RunResult.as_report`)."""
+    return [i["message"] for i in report["issues"] if i["code"] == code]
+
+
 def find(export: dict[str, Any], section: str, name: str) -> dict[str, Any]:
     """The class or group of the export with this name."""
     return next(x for x in export[section] if x["name"] == name)

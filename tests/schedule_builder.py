@@ -83,3 +83,22 @@ def school_with_schedule(
     bundle = b.write(tmp_path / "bundle")
     schedule = Schedule(lessons=lessons, **kw).write(tmp_path / "schema.txt")
     return b, ids, bundle, schedule
+
+
+# For the hostile-export tests at both levels: two rows of Ma 7A, the second one to break.
+WEEKS = "34-43, 45-51, 2-8"  # 24 weeks, 15 of them after tests.conftest.TODAY
+SECOND_GUID = "{00000000-0000-4000-8000-000000000002}"  # the GUID Schedule gives the second row
+
+
+def two_rows(**second: str) -> list[Lesson]:
+    """Two lesson rows of Ma 7A (Monday and Tuesday); ``second`` changes the second row."""
+    return [
+        Lesson("Ma 7A", weeks=WEEKS),
+        Lesson("Ma 7A", **{"day": "Tisdag", "weeks": WEEKS, **second}),
+    ]
+
+
+def line_of(path: Path, needle: bytes) -> int:
+    """The 1-based line of the file that holds ``needle``."""
+    lines = path.read_bytes().split(b"\n")
+    return next(n for n, line in enumerate(lines, start=1) if needle in line)

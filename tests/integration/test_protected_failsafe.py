@@ -1,7 +1,11 @@
-"""Protected identity fails safe (R11): whatever goes wrong with a record, a person who is, or may
-be, protected never shows under their real name or number, and every earlier trace is scrubbed.
+"""Protected identity fails safe (R11), end to end: a person who is, or may be, protected
+never shows under their real name or number in what the database holds, and every earlier trace
+is scrubbed.
 
-Every case runs through the CLI (in-process) on SQLite and PostgreSQL.
+What the run report and the export show is tested at the plan level, every marking and mode
+included (``tests/plan/test_protected_failsafe.py``). These run through the CLI (in-process) on
+SQLite and PostgreSQL: earlier runs' issues (``runs show``), troubleshooting, the hand commands,
+and one register where every situation happens at once, every output and table scanned.
 """
 
 from __future__ import annotations
@@ -51,15 +55,10 @@ def omar_synced(db_url: str, tmp_path: Path) -> tuple[Bundle, dict[str, str], st
     return b, ids, omar["id"]
 
 
-def assert_masked(db_url: str, user_id: str, *, ended: bool | None = None) -> None:
-    user = next(u for u in export(db_url)["users"] if u["id"] == user_id)
-    assert user["given_name"] == "Skyddad" and user["civic_no"] != PNR[1], user
-    assert user["email"] is None
-    if ended is not None:
-        assert (user["status"] == "ended") is ended
+def assert_scrubbed(db_url: str) -> None:
+    """Neither troubleshooting nor the run history (before and after) names Omar."""
     seen = outputs(
         db_url,
-        ["export", "--json"],
         ["troubleshoot", "group", "7A"],
         ["troubleshoot", "group", "Ma 7A", "--json"],
         ["runs", "show", "1", "--json", "--log"],
@@ -69,52 +68,33 @@ def assert_masked(db_url: str, user_id: str, *, ended: bool | None = None) -> No
         assert secret not in seen, secret
 
 
-MARKINGS = ["Skyddad", "skyddad folkbokföring", "Sekretessmarkering ", 7, ["Ingen"], "SKYDDAD"]
-
-
-@pytest.mark.parametrize("marking", MARKINGS, ids=repr)
 def test_r11_an_unreadable_record_whose_marking_is_not_exactly_ingen_is_protected(
-    db_url: str, tmp_path: Path, marking: object
+    db_url: str, tmp_path: Path
 ) -> None:
-    b, ids, user_id = omar_synced(db_url, tmp_path)
+    """Every marking is tested at the plan level; here one, in the history."""
+    b, ids, _ = omar_synced(db_url, tmp_path)
     omar = b.get(ids["omar"])
     omar["sex"] = "Pojke"  # not an SS 12000 value: the record cannot be read
-    omar["securityMarking"] = marking
+    omar["securityMarking"] = "Sekretessmarkering "
     result = cli(db_url, "sync", str(b.write(tmp_path / "second")))
     assert result.code == 0, result.err
     assert "Omar" not in result.out + result.err
-    assert_masked(db_url, user_id)
+    assert_scrubbed(db_url)
     # The run's own note about the record names nobody, so it stays for the administrator.
     shown = cli(db_url, "runs", "show", "2", "--json", "--all").out
     assert "securityMarking is not Ingen" in shown
 
 
-@pytest.mark.parametrize("marking", ["INGEN", " Ingen", "ingen", "Skyddad", "Sekretess"])
 def test_r11_a_readable_record_whose_marking_is_not_exactly_ingen_is_protected(
-    db_url: str, tmp_path: Path, marking: str
+    db_url: str, tmp_path: Path
 ) -> None:
-    b, ids, user_id = omar_synced(db_url, tmp_path)
-    b.get(ids["omar"])["securityMarking"] = marking
+    """Every marking is tested at the plan level; here one, in the history."""
+    b, ids, _ = omar_synced(db_url, tmp_path)
+    b.get(ids["omar"])["securityMarking"] = " Ingen"
     result = cli(db_url, "sync", str(b.write(tmp_path / "second")))
     assert result.code == 0, result.err
     assert "Omar" not in result.out + result.err
-    assert_masked(db_url, user_id, ended=True)
-
-
-@pytest.mark.parametrize("marking", ["Ingen", None, "left out"])
-def test_r11_an_unreadable_record_marked_exactly_ingen_or_without_marking_is_left_as_it_is(
-    db_url: str, tmp_path: Path, marking: str | None
-) -> None:
-    """A marking left out (or null) means none, as in a readable record (R3.1: not gone)."""
-    b, ids, user_id = omar_synced(db_url, tmp_path)
-    b.get(ids["omar"])["birthDate"] = "2012-02-30"
-    if marking == "left out":
-        del b.get(ids["omar"])["securityMarking"]
-    else:
-        b.get(ids["omar"])["securityMarking"] = marking
-    assert cli(db_url, "sync", str(b.write(tmp_path / "second"))).code == 0
-    omar = next(u for u in export(db_url)["users"] if u["id"] == user_id)
-    assert omar["given_name"] == "Omar" and omar["status"] == "active"  # R3.1: not gone
+    assert_scrubbed(db_url)
 
 
 @pytest.mark.parametrize("mode", ["exclude", "pseudonymise"])
@@ -125,27 +105,24 @@ def test_r11_a_protected_person_with_an_unreadable_duty_is_masked_all_the_same(
     config = tmp_path / "s.toml"
     config.write_text(PSEUDONYMISE if mode == "pseudonymise" else "", encoding="utf-8")
     assert cli(db_url, "sync", str(b.write(tmp_path / "first")), config=config).code == 0
-    karin = next(u for u in export(db_url)["users"] if u["civic_no"] == PNR[5])
     b.get(ids["karin"])["securityMarking"] = "Sekretessmarkering"
     b.duties[0]["dutyRole"] = "Lärarinna"  # the duty cannot be read: Karin is left alone...
     result = cli(db_url, "sync", str(b.write(tmp_path / "second")), config=config)
     assert result.code == 0, result.err
-    after = next(u for u in export(db_url)["users"] if u["id"] == karin["id"])
-    assert after["given_name"] == "Skyddad" and after["civic_no"] != PNR[5]  # ...but masked
-    seen = outputs(db_url, ["troubleshoot", "signature", "KAHO"], ["export", "--json"])
-    assert "Karin" not in seen and PNR[5] not in seen
+    seen = outputs(db_url, ["troubleshoot", "signature", "KAHO"])
+    assert "Karin" not in seen and PNR[5] not in seen  # ...but masked
 
 
 def test_r11_a_person_who_becomes_protected_is_ended_even_when_absence_endings_are_suspended(
     db_url: str, tmp_path: Path
 ) -> None:
-    b, ids, user_id = omar_synced(db_url, tmp_path)
+    b, ids, _ = omar_synced(db_url, tmp_path)
     b.get(ids["omar"])["securityMarking"] = "Skyddad folkbokföring"
     b.persons.append({"givenName": "Utan", "familyName": "Id"})  # no id: absence not used
     result = cli(db_url, "sync", "--json", str(b.write(tmp_path / "second")))
     assert result.code == 0, result.err
     assert "absence-ending-suspended" in {i["code"] for i in json.loads(result.out)["issues"]}
-    assert_masked(db_url, user_id, ended=True)
+    assert_scrubbed(db_url)
 
 
 def test_r11_issues_of_earlier_runs_are_scrubbed_even_from_before_the_person_had_an_account(
@@ -177,27 +154,6 @@ def test_r11_issues_that_named_a_person_by_an_earlier_name_are_scrubbed(
     seen = outputs(db_url, *(["runs", "show", str(n), "--json", "--log"] for n in (1, 2, 3)))
     for secret in ("Omar", "Nilsson", "Berg"):
         assert secret not in seen, secret
-
-
-@pytest.mark.parametrize("mode", ["exclude", "pseudonymise"])
-def test_r11_r1_7_a_protected_and_an_unprotected_person_with_one_number_are_both_skipped(
-    db_url: str, tmp_path: Path, mode: str
-) -> None:
-    b, ids = school()
-    config = tmp_path / "s.toml"
-    config.write_text(PSEUDONYMISE if mode == "pseudonymise" else "", encoding="utf-8")
-    twin = b.person("Hemlig", "Tvilling", PNR[1], key="twin")
-    b.enrol(twin, ids["unit"])
-    b.get(twin)["securityMarking"] = "Skyddad folkbokföring"
-    result = cli(db_url, "sync", "--json", str(b.write(tmp_path / "a")), config=config)
-    assert result.code == 0, result.err
-    report = json.loads(result.out)
-    duplicate = [i for i in report["issues"] if i["code"] == "duplicate-civic-no"]
-    assert len(duplicate) == 1 and "Omar Nilsson" in duplicate[0]["message"]
-    assert "Hemlig" not in result.out and "Tvilling" not in result.out
-    users = export(db_url)["users"]
-    assert PNR[1] not in {u["civic_no"] for u in users}
-    assert not any(u["given_name"] == "Skyddad" for u in users)
 
 
 def test_r11_runs_show_masks_numbers_after_a_rekey_and_a_civic_no_change(
@@ -320,33 +276,3 @@ def test_r11_an_account_merged_into_a_person_who_becomes_protected_is_masked_too
     seen = outputs(db_url, ["export", "--json"])
     for secret in ("Omar", "Nilsson", PNR[1], PNR[2], "omar.nilsson"):
         assert secret not in seen, secret
-
-
-def test_r11_the_export_never_lists_the_guardians_of_a_protected_student(
-    db_url: str, tmp_path: Path
-) -> None:
-    b, ids = school()
-    config = tmp_path / "s.toml"
-    config.write_text(PSEUDONYMISE, encoding="utf-8")
-    assert cli(db_url, "sync", str(b.write(tmp_path / "a")), config=config).code == 0
-    b.get(ids["elsa"])["securityMarking"] = "Skyddad folkbokföring"
-    assert cli(db_url, "sync", str(b.write(tmp_path / "b")), config=config).code == 0
-    users = export(db_url)["users"]
-    elsa = next(u for u in users if u["given_name"] == "Skyddad")
-    assert elsa["guardians"] == []
-    assert PNR[0] not in json.dumps(users)
-
-
-def test_r11_a_protected_teacher_is_ended_even_when_some_duty_names_no_readable_person(
-    db_url: str, tmp_path: Path
-) -> None:
-    b, ids = school()
-    assert cli(db_url, "sync", str(b.write(tmp_path / "a"))).code == 0
-    karin = next(u for u in export(db_url)["users"] if u["civic_no"] == PNR[5])
-    b.get(ids["karin"])["securityMarking"] = "Skyddad  folkbokföring"  # two spaces
-    b.get(ids["karin"])["sex"] = "?"
-    b.duties[1]["person"] = {"id": 42}  # staff links are kept while this duty is unreadable
-    assert cli(db_url, "sync", str(b.write(tmp_path / "b"))).code == 0
-    after = next(u for u in export(db_url)["users"] if u["id"] == karin["id"])
-    assert after["given_name"] == "Skyddad" and after["status"] == "ended"
-    assert not any(link["active"] for link in after["schools"])

@@ -11,55 +11,24 @@ identity. On top of that, between runs:
 - a teacher becomes protected while one of their duties cannot be read;
 - a protected person appears with another student's personnummer;
 - a record without id suspends absence endings.
+
+What the run report and the export show is also tested at the plan level, without the rekey
+(``tests/plan/test_protected_generated.py``); this one scans the database and every command.
 """
 
 from __future__ import annotations
 
 import json
-from collections import Counter
 from datetime import date
 from pathlib import Path
 from typing import Any
 
 from schoolsync.domain.personnummer import parse_civic_no
+from tests.builder import GeneratedRegister
 from tests.conftest import Directory, invoke
 from tests.integration.test_identity import everything_written
 
 TODAY = "2025-10-15"
-
-
-class Register:
-    """The generated bundle's persons and duties, changed in place and written back."""
-
-    def __init__(self, bundle: Path) -> None:
-        self.bundle = bundle
-        self.pages = sorted((bundle / "persons").glob("*.json"))
-        self.persons: list[dict[str, Any]] = []
-        for page in self.pages:
-            self.persons += json.loads(page.read_text(encoding="utf-8"))["data"]
-        self.duties: list[dict[str, Any]] = json.loads(
-            (bundle / "duties.json").read_text(encoding="utf-8")
-        )["data"]
-
-    def write(self) -> None:
-        for page in self.pages:
-            page.unlink()
-        (self.bundle / "persons" / "page-0001.json").write_text(
-            json.dumps({"data": self.persons, "pageToken": None}, ensure_ascii=False), "utf-8"
-        )
-        (self.bundle / "duties.json").write_text(
-            json.dumps({"data": self.duties, "pageToken": None}, ensure_ascii=False), "utf-8"
-        )
-
-    def secrets_of(self, person: dict[str, Any]) -> list[str]:
-        """What must never show once the person is protected."""
-        out = [f"{person['givenName']} {person['familyName']}"]
-        if person.get("civicNo"):
-            value = person["civicNo"]["value"]
-            out += [value, f"{value[:8]}-{value[8:]}"]
-        out += [e["value"] for e in person.get("emails", [])]
-        out += person.get("eduPersonPrincipalNames", [])
-        return out  # not the address: the family that lives there shares it
 
 
 def cli(db_url: str, *args: str) -> Any:
@@ -73,24 +42,10 @@ def test_r11_no_protected_person_of_a_generated_municipality_leaves_a_trace(
     bundle = tmp_path / "kommun"
     assert cli(db_url, "generate", "--size", "tiny", "--out", str(bundle)).code == 0
     schedules = [str(p) for p in sorted((bundle / "schedule").glob("*.txt"))]
-    reg = Register(bundle)
-    full_names = Counter(f"{p['givenName']} {p['familyName']}" for p in reg.persons)
-
-    def usable(p: dict[str, Any]) -> bool:
-        return (
-            p.get("securityMarking") == "Ingen"
-            and full_names[f"{p['givenName']} {p['familyName']}"] == 1
-            and bool(p.get("civicNo"))
-        )
-
-    students = [p for p in reg.persons if p.get("enrolments") and usable(p)]
-    teacher_ids = {d["person"]["id"] for d in reg.duties if d.get("signature")}
-    teacher = next(p for p in reg.persons if p["id"] in teacher_ids and usable(p))
+    reg = GeneratedRegister(bundle)
+    students, teacher = reg.students_and_a_teacher()
     padded, renumbered, renamed, shared = students[:4]
-    secrets: list[str] = []
-    for person in reg.persons:
-        if person.get("securityMarking") != "Ingen":  # protected from the start
-            secrets += reg.secrets_of(person)
+    secrets = reg.protected_secrets()
 
     # Run 1: one student's number is invalid (the issue names them; they get no account).
     good_number = renumbered["civicNo"]["value"]
