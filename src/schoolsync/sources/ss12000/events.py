@@ -7,6 +7,8 @@ replace teachers for that one lesson (a substitute takes part, the absent teache
 
 from __future__ import annotations
 
+from collections.abc import Iterable
+from dataclasses import dataclass
 from datetime import datetime
 from zoneinfo import ZoneInfo
 
@@ -26,21 +28,39 @@ def local(moment: datetime) -> datetime:
     return moment.astimezone(STOCKHOLM).replace(tzinfo=None)
 
 
-def calendar_lessons(
-    snap: RegisterSnapshot,
-    events: list[tuple[m.CalendarEvent, RecordRef]],
-    rooms: dict[str, str],
-) -> ScheduleSnapshot:
-    """Dated lessons from calendar events, one per group of each event's activity."""
-    out = ScheduleSnapshot(source="ss12000", path=f"{snap.source}/calendarEvents.json")
-    activities = {a.id: a for a in snap.activities}
-    missing: dict[str, int] = {}
-    for event, ref in events:
-        out.rows += 1
-        activity = activities.get(event.activity.id.lower())
+@dataclass(frozen=True, slots=True)
+class EventLessons:
+    """One calendar event as lessons (one per group of its activity).
+
+    Attributes:
+        id: The event's id (lower case).
+        lessons: Its lessons; none when its activity is unknown.
+        missing: The activity id it names when that activity is unknown, else None.
+    """
+
+    id: str
+    lessons: tuple[DatedLesson, ...]
+    missing: str | None = None
+
+
+class LessonReader:
+    """Turns calendar events into lessons one at a time, then makes the schedule of them."""
+
+    def __init__(self, snap: RegisterSnapshot, rooms: dict[str, str]) -> None:
+        self.snap = snap
+        self.rooms = rooms
+        self.activities = {a.id: a for a in snap.activities}
+
+    def convert(self, _: object, event: m.CalendarEvent, ref: RecordRef) -> EventLessons:
+        """:meth:`event`, as the reader calls it."""
+        return self.event(event, ref)
+
+    def event(self, event: m.CalendarEvent, ref: RecordRef) -> EventLessons:
+        """One event's lessons (or the unknown activity it names)."""
+        snap, rooms = self.snap, self.rooms
+        activity = self.activities.get(event.activity.id.lower())
         if activity is None:
-            missing[event.activity.id.lower()] = missing.get(event.activity.id.lower(), 0) + 1
-            continue
+            return EventLessons(event.id.lower(), (), event.activity.id.lower())
         duties = [t.duty_id for t in activity.teachers]
         for exception in event.teacherExceptions or ():
             duty = exception.duty.id.lower()
@@ -50,8 +70,9 @@ def calendar_lessons(
                 duties.remove(duty)
         syllabus = snap.syllabuses.get(activity.syllabus_id or "")
         room_names = [rooms.get(r.id.lower(), r.id) for r in event.rooms or ()]
-        for group_id in activity.group_ids:
-            out.lessons.append(
+        return EventLessons(
+            event.id.lower(),
+            tuple(
                 DatedLesson(
                     key=f"{event.id.lower()}|{group_id}",
                     group_name="",
@@ -66,7 +87,26 @@ def calendar_lessons(
                     duty_ids=tuple(duties),
                     activity_id=activity.id,
                 )
-            )
+                for group_id in activity.group_ids
+            ),
+        )
+
+    def snapshot(self, events: Iterable[EventLessons]) -> ScheduleSnapshot:
+        """The schedule of the events read (duplicates left out), with an issue per unknown
+        activity."""
+        out = ScheduleSnapshot(source="ss12000", path=f"{self.snap.source}/calendarEvents.json")
+        missing: dict[str, int] = {}
+        for event in events:
+            out.rows += 1
+            if event.missing is not None:
+                missing[event.missing] = missing.get(event.missing, 0) + 1
+            else:
+                out.lessons.extend(event.lessons)
+        _report_missing(self.snap, out, missing)
+        return out
+
+
+def _report_missing(snap: RegisterSnapshot, out: ScheduleSnapshot, missing: dict[str, int]) -> None:
     unreadable = snap.unreadable_ids.get("activities", set())
     for activity_id, count in sorted(missing.items()):
         if activity_id in unreadable:
@@ -87,4 +127,3 @@ def calendar_lessons(
                 f"activities.json, so they were skipped. Include every activity in the export."
             )
         out.issues.append(issue("unknown-reference", text, activity_id))
-    return out

@@ -95,13 +95,17 @@ def _line_col(text: bytes, pos: int) -> tuple[int, int]:
 
 
 @dataclass(frozen=True, slots=True)
-class EndpointFile:
-    """One file of an endpoint, read into memory (byte-order mark removed)."""
+class BundleFile:
+    """One file of an endpoint, found and checked readable; read again when it is parsed, so
+    that only one file of a bundle is in memory at a time."""
 
     path: Path
     display: str
-    data: bytes
     paged: bool  # one page of the endpoint's folder of pages
+
+    def read(self, max_bytes: int = DEFAULT_MAX_FILE_BYTES) -> bytes:
+        """The file's bytes, without a byte-order mark (see :func:`read_file`)."""
+        return read_file(self.path, self.display, max_bytes)
 
 
 def check_file(path: Path, display: str, max_bytes: int, hint: str) -> None:
@@ -171,7 +175,7 @@ def read_file(path: Path, display: str, max_bytes: int = DEFAULT_MAX_FILE_BYTES)
         )
     if data.startswith(_BOM):
         data = data[len(_BOM) :]
-    if not data.strip():
+    if not data or data.isspace():  # only whitespace (as bytes.strip() sees it), without a copy
         raise InputError(
             "is empty, so it holds no records at all.",
             "An export that stopped half-way looks like this: export it again. If the register "
@@ -230,20 +234,24 @@ def parse_json(data: bytes, display: str) -> Any:
         ) from exc
 
 
-def read_files(
+def find_files(
     bundle: Path, endpoint: str, max_bytes: int = DEFAULT_MAX_FILE_BYTES
-) -> list[EndpointFile]:
-    """Read every file of one endpoint into memory, in reading order."""
+) -> list[BundleFile]:
+    """Every file of one endpoint, in reading order, each read once to check that it can be
+    (and dropped again).
+
+    Raises:
+        InputError: As :func:`read_file` does, for the first file that cannot be read.
+    """
     out = []
     for path in endpoint_files(bundle, endpoint):
         display = str(path.relative_to(bundle)) if path.is_relative_to(bundle) else str(path)
-        out.append(
-            EndpointFile(path, display, read_file(path, display, max_bytes), path.parent != bundle)
-        )
+        read_file(path, display, max_bytes)
+        out.append(BundleFile(path, display, path.parent != bundle))
     return out
 
 
-def _page_gap(pages: list[EndpointFile]) -> tuple[EndpointFile | None, str, EndpointFile] | None:
+def _page_gap(pages: list[BundleFile]) -> tuple[BundleFile | None, str, BundleFile] | None:
     """A gap in numbered page files, as (page before it or None, the missing pages, page after).
 
     Only files named in one pattern with exactly one number (``page1``, ``page-002``,
@@ -275,7 +283,7 @@ def _page_gap(pages: list[EndpointFile]) -> tuple[EndpointFile | None, str, Endp
     return None
 
 
-def check_page_chain(endpoint: str, pages: list[tuple[EndpointFile, Any]]) -> None:
+def check_page_chain(endpoint: str, pages: list[tuple[BundleFile, Any]]) -> None:
     """Check every link of an endpoint's chain of pages; raise when a page is missing.
 
     A read is complete when every page but the last says more follow (a ``pageToken``), the last

@@ -9,33 +9,43 @@ What real producers write outside the schema but can be read safely is read: an 
 of an optional list is left out (``invalid-element``, one issue per record), and values taken by
 assumption (an enum in another case, a missing ``startDate`` or ``organisationType``, an activity
 teacher given by person) are reported once per field (``assumed-value``).
+
+The bundle is read one file at a time: every file is checked first (so the first unreadable file
+stops the run before anything is parsed), then each endpoint's files are parsed and turned into
+records in turn, and only the records are kept. A file whose every record follows the schema is
+decoded by msgspec (:mod:`.fast`); any other file is read with the pydantic models, record by
+record where it must be, with every tolerance rule.
 """
 
 from __future__ import annotations
 
+import gc
 import re
 from collections import Counter, defaultdict
+from collections.abc import Callable, Sequence
 from datetime import date
 from pathlib import Path
-from typing import Any, TypeVar
+from typing import Any, NamedTuple, TypeVar
 
 from pydantic import TypeAdapter, ValidationError, create_model
 
 from schoolsync.domain import records as r
 from schoolsync.domain.issues import issue
 from schoolsync.errors import InputError
+from schoolsync.sources.ss12000 import fast
 from schoolsync.sources.ss12000 import models as m
-from schoolsync.sources.ss12000.events import calendar_lessons
+from schoolsync.sources.ss12000.events import LessonReader
 from schoolsync.sources.ss12000.files import (
     DEFAULT_MAX_FILE_BYTES,
-    EndpointFile,
+    BundleFile,
     check_page_chain,
+    find_files,
     parse_json,
-    read_files,
     records_of,
 )
 
 M = TypeVar("M", bound=m.Entity)
+_R = TypeVar("_R")
 
 _KIND_NAMES = {
     "organisations": "organisation",
@@ -76,52 +86,206 @@ def read_bundle(path: Path, max_file_bytes: int = DEFAULT_MAX_FILE_BYTES) -> r.R
             "Give the folder that holds organisations.json, persons.json, ...",
             path=str(path),
         )
-    snap = r.RegisterSnapshot(source=str(path))
-    files = {endpoint: read_files(path, endpoint, max_file_bytes) for endpoint in _KIND_NAMES}
-    snap.kinds = {endpoint for endpoint, found in files.items() if found}
-    if not snap.kinds:
-        raise InputError(
-            "holds no SS 12000 files (organisations.json, persons.json, duties.json, ...).",
-            "Give the folder the register export was written to.",
-            path=str(path),
-        )
-    for org, ref in _records(snap, "organisations", files["organisations"], m.Organisation):
-        _add_unit(snap, org, ref)
-    snap.persons = [
-        _person(snap, p, ref) for p, ref in _records(snap, "persons", files["persons"], m.Person)
-    ]
-    snap.duties = [
-        _duty(snap, d, ref) for d, ref in _records(snap, "duties", files["duties"], m.Duty)
-    ]
-    snap.placements = [
-        _placement(snap, p)
-        for p, _ in _records(snap, "placements", files["placements"], m.Placement)
-    ]
-    snap.groups = [
-        _group(snap, g, ref) for g, ref in _records(snap, "groups", files["groups"], m.Group)
-    ]
-    snap.syllabuses = {
-        s.id.lower(): _syllabus(s)
-        for s, _ in _records(snap, "syllabuses", files["syllabuses"], m.Syllabus)
-    }
-    snap.activities = _activities(
-        snap, _records(snap, "activities", files["activities"], m.Activity)
-    )
-    _report_assumed(snap)
-    if "calendarEvents" in snap.kinds:
-        rooms = {
-            x.id.lower(): x.displayName for x, _ in _records(snap, "rooms", files["rooms"], m.Room)
+    collecting = gc.isenabled()
+    # A read makes millions of small objects and no reference cycles; while it runs, the cyclic
+    # garbage collector would scan the growing snapshot again and again (most of the time of
+    # the read it replaces).
+    gc.disable()
+    try:
+        # Each file is parsed in _Reader.endpoint, called from here: as deep in the stack as
+        # files always were parsed (how deeply nested a JSON file can be read depends on that).
+        snap = r.RegisterSnapshot(source=str(path))
+        files = {endpoint: find_files(path, endpoint, max_file_bytes) for endpoint in _KIND_NAMES}
+        snap.kinds = {endpoint for endpoint, found in files.items() if found}
+        if not snap.kinds:
+            raise InputError(
+                "holds no SS 12000 files (organisations.json, persons.json, duties.json, ...).",
+                "Give the folder the register export was written to.",
+                path=str(path),
+            )
+        read = _Reader(snap, max_file_bytes)
+        for unit in read.endpoint("organisations", files["organisations"], m.Organisation, _unit):
+            snap.units[unit.id] = unit
+        snap.persons = read.endpoint("persons", files["persons"], m.Person, _person, _quick_person)
+        snap.duties = read.endpoint("duties", files["duties"], m.Duty, _duty)
+        snap.placements = read.endpoint("placements", files["placements"], m.Placement, _placement)
+        snap.groups = read.endpoint("groups", files["groups"], m.Group, _group, _quick_group)
+        snap.syllabuses = {
+            s.id: s for s in read.endpoint("syllabuses", files["syllabuses"], m.Syllabus, _syllabus)
         }
-        events = _records(snap, "calendarEvents", files["calendarEvents"], m.CalendarEvent)
-        snap.lessons = calendar_lessons(snap, events, rooms)
-    return snap
+        activities = _Activities(snap)
+        snap.activities = read.endpoint(
+            "activities", files["activities"], m.Activity, activities.convert
+        )
+        activities.report()
+        _report_assumed(snap)
+        if "calendarEvents" in snap.kinds:
+            rooms = {x.id: x.name for x in read.endpoint("rooms", files["rooms"], m.Room, _room)}
+            lessons = LessonReader(snap, rooms)
+            events = read.endpoint(
+                "calendarEvents", files["calendarEvents"], m.CalendarEvent, lessons.convert
+            )
+            snap.lessons = lessons.snapshot(events)
+        return snap
+    finally:
+        if collecting:
+            if gc.get_freeze_count() == 0:
+                # What the read made goes straight to the oldest generation, as long-lived
+                # objects do, instead of being scanned as new ones by the next collections.
+                gc.freeze()
+                gc.unfreeze()
+            gc.enable()
+
+
+class _Pending:
+    """What turning an endpoint's records into the snapshot's does to the snapshot (assumptions
+    counted, parts left out reported, ...), held back until the endpoint's duplicates are known:
+    a record whose id occurs twice is not used, so nothing of it is reported.
+
+    Attributes:
+        snap: The snapshot read into.
+        check: The read's checks of what the fast path decoded (and its shared dates).
+        strings: The read's shared strings.
+        at: The position of the record being turned, among the endpoint's.
+    """
+
+    __slots__ = ("at", "calls", "check", "snap", "strings")
+
+    def __init__(self, snap: r.RegisterSnapshot, check: fast.Check) -> None:
+        self.snap = snap
+        self.check = check
+        self.strings = check.strings
+        self.at = 0
+        self.calls: list[tuple[int, Callable[..., None], tuple[Any, ...]]] = []
+
+    def later(self, call: Callable[..., None], *args: Any) -> None:
+        """Do ``call(*args)`` for the current record, once it is known to be used."""
+        self.calls.append((self.at, call, args))
+
+    def run(self, unused: set[int]) -> None:
+        """Do what was held back, in order, for every record but the unused ones."""
+        for at, call, args in self.calls:
+            if at not in unused:
+                call(*args)
+        self.calls.clear()
+
+
+Convert = Callable[[_Pending, Any, r.RecordRef], _R]
+Quick = Callable[[_Pending, Any, r.RecordRef], Any]
+
+
+class _Reader:
+    """Reads one endpoint at a time, one file at a time."""
+
+    def __init__(self, snap: r.RegisterSnapshot, max_file_bytes: int) -> None:
+        self.snap = snap
+        self.max_file_bytes = max_file_bytes
+        self.check = fast.Check(fast.Strings())
+
+    def endpoint(
+        self,
+        endpoint: str,
+        files: list[BundleFile],
+        model: type[M],
+        convert: Convert[_R],
+        quick: Quick | None = None,
+    ) -> list[_R]:
+        """Every usable record of one endpoint, turned by ``convert``, in reading order; the
+        records that cannot be read and those whose id occurs twice are reported.
+
+        A file that msgspec decodes is turned by ``quick`` (by default: checked, then turned by
+        ``convert``); one that it does not, or whose check fails, is read with the models.
+        """
+        snap = self.snap
+        pending = _Pending(snap, self.check)
+        turn: Quick = quick or _checked(getattr(self.check, _CHECKS[endpoint]), convert)
+        out: list[_R] = []
+        refs: list[r.RecordRef] = []
+        pages: list[tuple[BundleFile, Any]] = []
+        for f in files:
+            # Every parser is called from here, at the depth it always was (see read_bundle).
+            data = f.read(self.max_file_bytes)
+            parsed = fast.decode(data)
+            if parsed is not None:
+                undecoded, page_token = parsed
+                first, calls = len(out), len(pending.calls)
+                try:
+                    for i, record in enumerate(fast.records(endpoint, undecoded)):
+                        ref = r.RecordRef(f.display, i)
+                        pending.at = len(out)
+                        out.append(turn(pending, record, ref))
+                        refs.append(ref)
+                except fast.Unfit:  # read the whole file the models' way instead
+                    del out[first:], refs[first:], pending.calls[calls:]
+                    parsed = None
+                count = len(undecoded)
+                del undecoded
+            if parsed is None:
+                typed = _parse_whole(model, data)
+                found: list[tuple[Any, r.RecordRef]]
+                if typed is not None:
+                    items, page_token = typed
+                    found = [(x, r.RecordRef(f.display, i)) for i, x in enumerate(items)]
+                    count = len(items)
+                    del items
+                else:
+                    raw, page_token, shape = records_of(
+                        parse_json(data, f.display), f.display, endpoint
+                    )
+                    if shape:
+                        snap.issues.append(
+                            issue(
+                                "assumed-value",
+                                f"{f.display} is not in the SS 12000 page shape but holds "
+                                f"{shape}; its records were read as if it were a page. Export "
+                                f'the endpoint as {{"data": [...], "pageToken": null}} or a '
+                                f"plain array.",
+                                f.display,
+                            )
+                        )
+                    found = _validate_each(snap, endpoint, f.display, raw, model)
+                    count = len(raw)
+                    del raw
+                for record, ref in found:
+                    pending.at = len(out)
+                    out.append(convert(pending, record, ref))
+                    refs.append(ref)
+                del found, typed
+            del data, parsed  # the file's parsed records are not needed any more
+            snap.counts[endpoint] = snap.counts.get(endpoint, 0) + count
+            pages.append((f, page_token))
+        check_page_chain(endpoint, pages)
+        unused = _without_duplicates(snap, endpoint, out, refs)
+        pending.run(unused)
+        return [x for at, x in enumerate(out) if at not in unused] if unused else out
+
+
+_CHECKS = {  # the fast path's check of each endpoint read without a quick reader of its own
+    "organisations": "organisation",
+    "duties": "duty",
+    "placements": "placement",
+    "syllabuses": "syllabus",
+    "activities": "activity",
+    "calendarEvents": "calendar_event",
+    "rooms": "room",
+}
+
+
+def _checked(check: Callable[[Any], Any], convert: Convert[_R]) -> Quick:
+    """Turn a record the fast path decoded as the models' path turns it, once checked."""
+
+    def turn(fx: _Pending, record: Any, ref: r.RecordRef) -> _R:
+        return convert(fx, check(record), ref)
+
+    return turn
 
 
 _ADAPTERS: dict[type[Any], tuple[TypeAdapter[Any], TypeAdapter[Any]]] = {}
 
 
-def _fast_parse(model: type[M], data: bytes) -> tuple[list[M], Any] | None:
-    """Parse and validate a whole file in one pass; None when anything in it does not fit.
+def _parse_whole(model: type[M], data: bytes) -> tuple[list[M], Any] | None:
+    """Parse and validate a whole file with the models in one pass; None when anything in it
+    does not fit.
 
     The slow path (JSON, then one record at a time) then finds and reports what is wrong.
     """
@@ -140,38 +304,6 @@ def _fast_parse(model: type[M], data: bytes) -> tuple[list[M], Any] | None:
         return parsed.data, parsed.pageToken
     except ValidationError:
         return None
-
-
-def _records(
-    snap: r.RegisterSnapshot, endpoint: str, files: list[EndpointFile], model: type[M]
-) -> list[tuple[M, r.RecordRef]]:
-    """Every valid record of one endpoint, with where it came from; the others are reported."""
-    good: list[tuple[M, r.RecordRef]] = []
-    pages: list[tuple[EndpointFile, Any]] = []
-    for f in files:
-        fast = _fast_parse(model, f.data)
-        if fast is not None:
-            items, page_token = fast
-            good.extend((item, r.RecordRef(f.display, i)) for i, item in enumerate(items))
-            found = len(items)
-        else:
-            raw, page_token, shape = records_of(parse_json(f.data, f.display), f.display, endpoint)
-            if shape:
-                snap.issues.append(
-                    issue(
-                        "assumed-value",
-                        f"{f.display} is not in the SS 12000 page shape but holds {shape}; its "
-                        f"records were read as if it were a page. Export the endpoint as "
-                        f'{{"data": [...], "pageToken": null}} or a plain array.',
-                        f.display,
-                    )
-                )
-            good.extend(_validate_each(snap, endpoint, f.display, raw, model))
-            found = len(raw)
-        snap.counts[endpoint] = snap.counts.get(endpoint, 0) + found
-        pages.append((f, page_token))
-    check_page_chain(endpoint, pages)
-    return _without_duplicates(snap, endpoint, good)
 
 
 def _bad_text(value: Any, where: str = "") -> str | None:
@@ -317,37 +449,34 @@ def _validate_each(
 
 
 def _without_duplicates(
-    snap: r.RegisterSnapshot, endpoint: str, good: list[tuple[M, r.RecordRef]]
-) -> list[tuple[M, r.RecordRef]]:
-    """Drop every record whose id occurs more than once, and report it."""
+    snap: r.RegisterSnapshot, endpoint: str, found: list[Any], refs: list[r.RecordRef]
+) -> set[int]:
+    """The positions of every record whose id occurs more than once, which are reported."""
     kind = _KIND_NAMES[endpoint]
-    counts = Counter(obj.id.lower() for obj, _ in good)
+    counts = Counter(x.id for x in found)
     dupes = {rid for rid, n in counts.items() if n > 1}
     if not dupes:
-        return good
+        return set()
     if endpoint == "organisations":
         rid = min(dupes)
-        where = "; ".join(str(ref) for obj, ref in good if obj.id.lower() == rid)
+        where = "; ".join(str(ref) for x, ref in zip(found, refs, strict=True) if x.id == rid)
         raise InputError(
             f"The organisation id {rid} occurs {counts[rid]} times ({where}).",
             "Correct the export so each organisation occurs once.",
         )
-    same: dict[str, list[tuple[M, r.RecordRef]]] = defaultdict(list)
-    for obj, ref in good:
-        if obj.id.lower() in dupes:
-            same[obj.id.lower()].append((obj, ref))
+    same: dict[str, list[int]] = defaultdict(list)
+    for at, x in enumerate(found):
+        if x.id in dupes:
+            same[x.id].append(at)
     for rid in sorted(dupes):
         snap.mark_unreadable(endpoint, rid)
         named: list[str] = []
         protected = False
-        for obj, _ in same[rid]:  # the persons these records are about stay as they are
-            raw = obj.model_dump(mode="json")
-            _mark_unreadable(snap, endpoint, raw)
-            named.extend(_persons_named(endpoint, raw))
-            if _may_be_protected(endpoint, raw):
-                _mark_protected(snap, raw)
-                protected = True
-        where = "; ".join(str(ref) for _, ref in same[rid])
+        for at in same[rid]:  # the persons these records are about stay as they are
+            who, marked = _mark_duplicate(snap, endpoint, found[at])
+            named.extend(who)
+            protected = protected or marked
+        where = "; ".join(str(refs[at]) for at in same[rid])
         snap.issues.append(
             issue(
                 "duplicate-id",
@@ -358,43 +487,81 @@ def _without_duplicates(
                 () if protected else tuple(named),
             )
         )
-    return [(obj, ref) for obj, ref in good if obj.id.lower() not in dupes]
+    return {at for ats in same.values() for at in ats}
 
 
-def _add_unit(snap: r.RegisterSnapshot, org: m.Organisation, ref: r.RecordRef) -> None:
+def _mark_duplicate(
+    snap: r.RegisterSnapshot, endpoint: str, x: Any
+) -> tuple[tuple[str, ...], bool]:
+    """Remember a record left out as a duplicate as :func:`_mark_unreadable` and
+    :func:`_mark_protected` remember an unreadable one; the persons it names, and whether the
+    person it is may be protected.
+
+    The ids are taken from the record as read (lower case; an id has at most 100 characters and
+    lower case commutes with stripping spaces), so they are what the record's own text gives.
+    """
+    if endpoint not in _PERSON_REF:
+        snap.mark_unreadable(endpoint, x.id.strip() or None)
+        return (), False
+    if endpoint == "persons":
+        who = x.id.strip() or None
+    elif endpoint == "duties":
+        who = (x.person_id or "").strip() or None
+    else:
+        who = x.child_id.strip() or None
+    if who is None and endpoint != "persons":
+        snap.unidentified.add(endpoint)
+    else:
+        snap.mark_unreadable("persons", who)
+    protected = endpoint == "persons" and x.is_protected
+    if protected:
+        if who:
+            snap.protected_ids.add(who)
+        civic = x.civic_no
+        if civic is not None and civic.strip():
+            snap.protected_civics.add(civic.strip())
+    return ((who,) if who else ()), protected
+
+
+def _unit(fx: _Pending, org: m.Organisation, ref: r.RecordRef) -> r.Unit:
     code = (org.schoolUnitCode or "").strip() or None
     org_type: str
     if org.organisationType is not None:
-        org_type = _enum(snap, "organisations", "organisationType", org.organisationType)
+        org_type = _enum(fx, "organisations", "organisationType", org.organisationType)
     else:  # Skolverket's DNP profile: a unit with a skolenhetskod is a school unit
         org_type = "Skolenhet" if code else "Övrigt"
-        _assume(snap, "organisations", "organisationType", f"missing:{org_type}")
-    snap.units[org.id.lower()] = r.Unit(
-        id=org.id.lower(),
+        _assume(fx, "organisations", "organisationType", f"missing:{org_type}")
+    return r.Unit(
+        id=fx.strings[org.id.lower()],
         name=org.displayName.strip(),
         org_type=org_type,
         school_unit_code=code,
         school_types=tuple(
-            _enum(snap, "organisations", "schoolTypes", t) for t in org.schoolTypes or ()
+            _enum(fx, "organisations", "schoolTypes", t) for t in org.schoolTypes or ()
         ),
-        parent_id=_ref(org.parentOrganisation),
+        parent_id=_ref(org.parentOrganisation, fx.strings),
         start_date=org.startDate,
         end_date=org.endDate,
     )
 
 
-def _ref(ref: m.Ref | None) -> str | None:
-    return ref.id.lower() if ref is not None else None
+def _ref(ref: m.Ref | None, strings: fast.Strings | None = None) -> str | None:
+    if ref is None:
+        return None
+    return ref.id.lower() if strings is None else strings[ref.id.lower()]
 
 
-def _pick_email(emails: list[m.Email]) -> str | None:
+def _pick_email(emails: Sequence[m.Email | fast.Email]) -> str | None:
     if not emails:
         return None
-    best = min(emails, key=lambda e: _EMAIL_PREFERENCE.get(e.type, 3))
+    if len(emails) == 1:
+        best = emails[0]
+    else:
+        best = min(emails, key=lambda e: _EMAIL_PREFERENCE.get(e.type, 3))
     return best.value.strip() or None
 
 
-def _pick_mobile(phones: list[m.PhoneNumber]) -> str | None:
+def _pick_mobile(phones: Sequence[m.PhoneNumber | fast.PhoneNumber]) -> str | None:
     for phone in phones:
         if phone.mobile and phone.value.strip():
             return phone.value.strip()
@@ -402,34 +569,39 @@ def _pick_mobile(phones: list[m.PhoneNumber]) -> str | None:
 
 
 def _dump_all(items: list[Any]) -> list[dict[str, Any]]:
-    return [i.model_dump(exclude_none=True) for i in items]
+    """The elements as ``model_dump(exclude_none=True)`` gives them (the fast path gives an
+    address as that dict already)."""
+    return [i if isinstance(i, dict) else i.model_dump(exclude_none=True) for i in items]
 
 
 # --- what real producers write: assumptions and dropped parts ---------------------------------
 
 
-def _assume(snap: r.RegisterSnapshot, endpoint: str, field: str, what: str) -> None:
+def _assume(fx: _Pending, endpoint: str, field: str, what: str) -> None:
     """Count one value read by assumption (reported once per run by :func:`_report_assumed`)."""
-    key = (endpoint, field, what)
+    fx.later(_count_assumed, fx.snap, (endpoint, field, what))
+
+
+def _count_assumed(snap: r.RegisterSnapshot, key: tuple[str, str, str]) -> None:
     snap.assumed[key] = snap.assumed.get(key, 0) + 1
 
 
-def _enum(snap: r.RegisterSnapshot, endpoint: str, field: str, value: str) -> str:
+def _enum(fx: _Pending, endpoint: str, field: str, value: str) -> str:
     """An enum value as a plain string; one written in another case is counted."""
     if isinstance(value, m.Assumed):
-        _assume(snap, endpoint, field, f"case:{value.given.strip()[:60]}\x1f{value}")
+        _assume(fx, endpoint, field, f"case:{value.given.strip()[:60]}\x1f{value}")
         return str(value)
     return value
 
 
-def _opt_enum(snap: r.RegisterSnapshot, endpoint: str, field: str, value: str | None) -> str | None:
-    return None if value is None else _enum(snap, endpoint, field, value)
+def _opt_enum(fx: _Pending, endpoint: str, field: str, value: str | None) -> str | None:
+    return None if value is None else _enum(fx, endpoint, field, value)
 
 
-def _start(snap: r.RegisterSnapshot, endpoint: str, field: str, value: date | None) -> date | None:
+def _start(fx: _Pending, endpoint: str, field: str, value: date | None) -> date | None:
     """A start date that the standard requires; a missing one is read as open, and counted."""
     if value is None:
-        _assume(snap, endpoint, field, "missing")
+        _assume(fx, endpoint, field, "missing")
     return value
 
 
@@ -459,7 +631,7 @@ class _Parts:
 
     def report(
         self,
-        snap: r.RegisterSnapshot,
+        fx: _Pending,
         endpoint: str,
         rid: str,
         ref: r.RecordRef,
@@ -468,8 +640,18 @@ class _Parts:
     ) -> None:
         """One issue for the record, naming every part that was left out; and remember whose
         record lost which field, so that what came from it stays as it was (R3.1)."""
-        if not self.dropped:
-            return
+        if self.dropped:
+            fx.later(self._report, fx.snap, endpoint, rid, ref, person, protected)
+
+    def _report(
+        self,
+        snap: r.RegisterSnapshot,
+        endpoint: str,
+        rid: str,
+        ref: r.RecordRef,
+        person: str | None,
+        protected: bool,
+    ) -> None:
         for part in self.dropped:
             field = re.split(r"[\[ ]", part, maxsplit=1)[0]
             owner = (person or "").lower() if endpoint != "activities" else rid.lower()
@@ -568,7 +750,8 @@ def _assumed_message(endpoint: str, field: str, how: str, seen: dict[str, int]) 
     )
 
 
-def _person(snap: r.RegisterSnapshot, p: m.Person, ref: r.RecordRef) -> r.Person:
+def _person(fx: _Pending, p: m.Person, ref: r.RecordRef) -> r.Person:
+    keep = fx.strings
     parts = _Parts()
     identifiers: dict[str, Any] = {}
     principals = parts.keep("eduPersonPrincipalNames", p.eduPersonPrincipalNames)
@@ -579,64 +762,127 @@ def _person(snap: r.RegisterSnapshot, p: m.Person, ref: r.RecordRef) -> r.Person
         identifiers["externalIdentifiers"] = _dump_all(external)
     emails = parts.keep("emails", p.emails)
     for email in emails:
-        _enum(snap, "persons", "emails[].type", email.type)
+        _enum(fx, "persons", "emails[].type", email.type)
     phones = parts.keep("phoneNumbers", p.phoneNumbers)
     addresses = parts.keep("addresses", p.addresses)
+    middle = (p.middleName or "").strip()
     person = r.Person(
-        id=p.id.lower(),
+        id=keep[p.id.lower()],
         civic_no=p.civicNo.value if p.civicNo is not None else None,
-        given_name=p.givenName.strip(),
-        family_name=p.familyName.strip(),
-        middle_name=(p.middleName or "").strip() or None,
+        given_name=keep[p.givenName.strip()],
+        family_name=keep[p.familyName.strip()],
+        middle_name=keep[middle] if middle else None,
         ref=ref,
         birth_date=p.birthDate,
-        sex=_opt_enum(snap, "persons", "sex", p.sex),
+        sex=_opt_enum(fx, "persons", "sex", p.sex),
         email=_pick_email(emails),
         mobile=_pick_mobile(phones),
         addresses=tuple(_dump_all(addresses)),
         identifiers=identifiers,
-        security_marking="Ingen" if p.securityMarking is None else p.securityMarking,
-        person_status=_opt_enum(snap, "persons", "personStatus", p.personStatus) or "Aktiv",
+        security_marking="Ingen" if p.securityMarking is None else keep[p.securityMarking],
+        person_status=_opt_enum(fx, "persons", "personStatus", p.personStatus) or "Aktiv",
         enrolments=tuple(
-            r.Enrolment(
-                unit_id=e.enroledAt.id.lower(),
-                school_type=_enum(snap, "persons", "enrolments[].schoolType", e.schoolType),
-                start_date=_start(snap, "persons", "enrolments[].startDate", e.startDate),
-                end_date=e.endDate,
-                cancelled=bool(e.cancelled),
-                school_year=e.schoolYear,
-            )
-            for e in p.enrolments or ()
+            [
+                r.Enrolment(
+                    unit_id=keep[e.enroledAt.id.lower()],
+                    school_type=_enum(fx, "persons", "enrolments[].schoolType", e.schoolType),
+                    start_date=_start(fx, "persons", "enrolments[].startDate", e.startDate),
+                    end_date=e.endDate,
+                    cancelled=bool(e.cancelled),
+                    school_year=e.schoolYear,
+                )
+                for e in p.enrolments or ()
+            ]
         ),
         responsibles=tuple(
-            r.Responsible(
-                x.person.id.lower(),
-                _enum(snap, "persons", "responsibles[].relationType", x.relationType),
-            )
-            for x in p.responsibles or ()
+            [
+                r.Responsible(
+                    keep[x.person.id.lower()],
+                    _enum(fx, "persons", "responsibles[].relationType", x.relationType),
+                )
+                for x in p.responsibles or ()
+            ]
         ),
     )
-    parts.report(snap, "persons", p.id, ref, person.id, person.is_protected)
+    parts.report(fx, "persons", p.id, ref, person.id, person.is_protected)
     return person
 
 
-def _duty(snap: r.RegisterSnapshot, d: m.Duty, ref: r.RecordRef) -> r.Duty:
+def _quick_person(fx: _Pending, p: fast.Person, ref: r.RecordRef) -> r.Person:
+    """:func:`_person` for a record the fast path decoded, in one pass with its check: every
+    value is spelt as the standard says, so there is no enum to count and no part to leave out.
+
+    Raises:
+        fast.Unfit: When a value is not one the fast path takes.
+    """
+    keep = fx.strings
+    check = fx.check
+    day = check.day
+    identifiers: dict[str, Any] = {}
+    if p.eduPersonPrincipalNames:
+        identifiers["eduPersonPrincipalNames"] = p.eduPersonPrincipalNames
+    if p.externalIdentifiers:
+        identifiers["externalIdentifiers"] = [
+            {"value": x.value, "context": keep[x.context], "globallyUnique": x.globallyUnique}
+            for x in p.externalIdentifiers
+        ]
+    enrolments = []
+    for e in p.enrolments or ():
+        start = day(e.startDate)
+        if start is None:
+            _assume(fx, "persons", "enrolments[].startDate", "missing")
+        check.number(e.schoolYear)
+        enrolments.append(
+            r.Enrolment(
+                unit_id=keep[e.enroledAt.id.lower()],
+                school_type=e.schoolType,
+                start_date=start,
+                end_date=day(e.endDate),
+                cancelled=bool(e.cancelled),
+                school_year=e.schoolYear,
+            )
+        )
+    middle = (p.middleName or "").strip()
+    return r.Person(
+        id=keep[p.id.lower()],
+        civic_no=p.civicNo.value if p.civicNo is not None else None,
+        given_name=keep[p.givenName.strip()],
+        family_name=keep[p.familyName.strip()],
+        middle_name=keep[middle] if middle else None,
+        ref=ref,
+        birth_date=day(p.birthDate),
+        sex=p.sex,
+        email=_pick_email(p.emails) if p.emails else None,
+        mobile=_pick_mobile(p.phoneNumbers) if p.phoneNumbers else None,
+        addresses=tuple([check.address(a) for a in p.addresses]) if p.addresses else (),
+        identifiers=identifiers,
+        security_marking="Ingen" if p.securityMarking is None else keep[p.securityMarking],
+        person_status=p.personStatus or "Aktiv",
+        enrolments=tuple(enrolments),
+        responsibles=tuple(
+            [r.Responsible(keep[x.person.id.lower()], x.relationType) for x in p.responsibles or ()]
+        ),
+    )
+
+
+def _duty(fx: _Pending, d: m.Duty, ref: r.RecordRef) -> r.Duty:
     parts = _Parts()
     roles = parts.keep("assignmentRole", d.assignmentRole)
-    parts.report(snap, "duties", d.id, ref, _ref(d.person))
+    parts.report(fx, "duties", d.id, ref, _ref(d.person))
+    keep = fx.strings
     return r.Duty(
-        id=d.id.lower(),
-        person_id=_ref(d.person),
-        unit_id=d.dutyAt.id.lower(),
-        role=_enum(snap, "duties", "dutyRole", d.dutyRole),
+        id=keep[d.id.lower()],
+        person_id=None if d.person is None else keep[d.person.id.lower()],
+        unit_id=keep[d.dutyAt.id.lower()],
+        role=_enum(fx, "duties", "dutyRole", d.dutyRole),
         ref=ref,
         signature=(d.signature or "").strip() or None,
-        start_date=_start(snap, "duties", "startDate", d.startDate),
+        start_date=_start(fx, "duties", "startDate", d.startDate),
         end_date=d.endDate,
         assignment_roles=tuple(
             r.AssignmentRole(
-                a.group.id.lower(),
-                _enum(snap, "duties", "assignmentRole[].assignmentRoleType", a.assignmentRoleType),
+                keep[a.group.id.lower()],
+                _enum(fx, "duties", "assignmentRole[].assignmentRoleType", a.assignmentRoleType),
                 a.startDate,
                 a.endDate,
             )
@@ -645,36 +891,69 @@ def _duty(snap: r.RegisterSnapshot, d: m.Duty, ref: r.RecordRef) -> r.Duty:
     )
 
 
-def _placement(snap: r.RegisterSnapshot, p: m.Placement) -> r.Placement:
+def _placement(fx: _Pending, p: m.Placement, _: r.RecordRef) -> r.Placement:
+    keep = fx.strings
     return r.Placement(
         id=p.id.lower(),
-        child_id=p.child.id.lower(),
-        unit_id=p.placedAt.id.lower(),
-        school_type=_enum(snap, "placements", "schoolType", p.schoolType),
+        child_id=keep[p.child.id.lower()],
+        unit_id=keep[p.placedAt.id.lower()],
+        school_type=_enum(fx, "placements", "schoolType", p.schoolType),
         start_date=p.startDate,
         end_date=p.endDate,
-        group_id=_ref(p.group),
+        group_id=None if p.group is None else keep[p.group.id.lower()],
     )
 
 
-def _group(snap: r.RegisterSnapshot, g: m.Group, ref: r.RecordRef) -> r.Group:
+def _group(fx: _Pending, g: m.Group, ref: r.RecordRef) -> r.Group:
+    keep = fx.strings
     return r.Group(
-        id=g.id.lower(),
-        name=g.displayName,
-        group_type=_enum(snap, "groups", "groupType", g.groupType),
-        unit_id=g.organisation.id.lower(),
+        id=keep[g.id.lower()],
+        name=keep[g.displayName],
+        group_type=_enum(fx, "groups", "groupType", g.groupType),
+        unit_id=keep[g.organisation.id.lower()],
         ref=ref,
-        start_date=_start(snap, "groups", "startDate", g.startDate),
+        start_date=_start(fx, "groups", "startDate", g.startDate),
         end_date=g.endDate,
-        school_type=_opt_enum(snap, "groups", "schoolType", g.schoolType),
+        school_type=_opt_enum(fx, "groups", "schoolType", g.schoolType),
         members=tuple(
-            r.GroupMember(x.person.id.lower(), x.startDate, x.endDate)
-            for x in g.groupMemberships or ()
+            [
+                r.GroupMember(keep[x.person.id.lower()], x.startDate, x.endDate)
+                for x in g.groupMemberships or ()
+            ]
         ),
     )
 
 
-def _syllabus(s: m.Syllabus) -> r.Syllabus:
+def _quick_group(fx: _Pending, g: fast.Group, ref: r.RecordRef) -> r.Group:
+    """:func:`_group` for a record the fast path decoded, in one pass with its check.
+
+    Raises:
+        fast.Unfit: When a value is not one the fast path takes.
+    """
+    keep = fx.strings
+    day = fx.check.day
+    start = day(g.startDate)
+    if start is None:
+        _assume(fx, "groups", "startDate", "missing")
+    return r.Group(
+        id=keep[g.id.lower()],
+        name=keep[g.displayName],
+        group_type=g.groupType,
+        unit_id=keep[g.organisation.id.lower()],
+        ref=ref,
+        start_date=start,
+        end_date=day(g.endDate),
+        school_type=g.schoolType,
+        members=tuple(
+            [
+                r.GroupMember(keep[x.person.id.lower()], day(x.startDate), day(x.endDate))
+                for x in g.groupMemberships or ()
+            ]
+        ),
+    )
+
+
+def _syllabus(_: _Pending, s: m.Syllabus, __: r.RecordRef) -> r.Syllabus:
     return r.Syllabus(
         id=s.id.lower(),
         subject_name=s.subjectName,
@@ -685,61 +964,82 @@ def _syllabus(s: m.Syllabus) -> r.Syllabus:
     )
 
 
-def _activities(
-    snap: r.RegisterSnapshot, found: list[tuple[m.Activity, r.RecordRef]]
-) -> list[r.Activity]:
-    """The activities, with teachers given by person resolved to that person's duty."""
-    duties: dict[tuple[str, str], list[str]] = {}
-    for duty in snap.duties:
-        if duty.person_id is not None:
-            duties.setdefault((duty.person_id, duty.unit_id), []).append(duty.id)
-    unresolved: dict[tuple[str, str], list[r.Activity]] = {}
-    out = [_activity(snap, a, ref, duties, unresolved) for a, ref in found]
-    _report_unresolved(snap, duties, unresolved)
-    return out
+class _Activities:
+    """Turns activities into records, with teachers given by person resolved to that person's
+    duty; then reports the teachers that could not be."""
+
+    def __init__(self, snap: r.RegisterSnapshot) -> None:
+        self.snap = snap
+        self.duties: dict[tuple[str, str], list[str]] = {}
+        for duty in snap.duties:
+            if duty.person_id is not None:
+                self.duties.setdefault((duty.person_id, duty.unit_id), []).append(duty.id)
+        self.unresolved: dict[tuple[str, str], list[r.Activity]] = {}
+
+    def convert(self, fx: _Pending, a: m.Activity, ref: r.RecordRef) -> r.Activity:
+        return _activity(fx, a, ref, self.duties, self.unresolved)
+
+    def report(self) -> None:
+        _report_unresolved(self.snap, self.duties, self.unresolved)
+
+
+def _unresolved(
+    unresolved: dict[tuple[str, str], list[r.Activity]], key: tuple[str, str], a: r.Activity
+) -> None:
+    unresolved.setdefault(key, []).append(a)
 
 
 def _activity(
-    snap: r.RegisterSnapshot,
+    fx: _Pending,
     a: m.Activity,
     ref: r.RecordRef,
     duties: dict[tuple[str, str], list[str]],
     unresolved: dict[tuple[str, str], list[r.Activity]],
 ) -> r.Activity:
-    unit_id = a.organisation.id.lower()
+    keep = fx.strings
+    unit_id = keep[a.organisation.id.lower()]
     teachers = []
     by_person = []
     parts = _Parts()
     for index, t in enumerate(a.teachers or ()):
         if t.duty is not None:
-            teachers.append(r.ActivityTeacher(t.duty.id.lower(), t.startDate, t.endDate))
+            teachers.append(r.ActivityTeacher(keep[t.duty.id.lower()], t.startDate, t.endDate))
             continue
         if t.person is None:
             parts.dropped.append(f"teachers[{index}] (names neither a duty nor a person)")
             continue
         person_id = t.person.id.lower()
-        _assume(snap, "activities", "teachers[].person", "person")
+        _assume(fx, "activities", "teachers[].person", "person")
         found = duties.get((person_id, unit_id), [])
         if len(found) == 1:
             teachers.append(r.ActivityTeacher(found[0], t.startDate, t.endDate))
         else:
             by_person.append(person_id)
     activity = r.Activity(
-        id=a.id.lower(),
+        id=keep[a.id.lower()],
         name=a.displayName,
         unit_id=unit_id,
         ref=ref,
-        group_ids=tuple(g.id.lower() for g in a.groups),
+        group_ids=tuple([keep[g.id.lower()] for g in a.groups]),
         teachers=tuple(teachers),
-        syllabus_id=_ref(a.syllabus),
+        syllabus_id=_ref(a.syllabus, keep),
         start_date=a.startDate,
         end_date=a.endDate,
-        activity_type=_opt_enum(snap, "activities", "activityType", a.activityType),
+        activity_type=_opt_enum(fx, "activities", "activityType", a.activityType),
     )
     for person_id in by_person:
-        unresolved.setdefault((person_id, unit_id), []).append(activity)
-    parts.report(snap, "activities", a.id, ref, None)
+        fx.later(_unresolved, unresolved, (person_id, unit_id), activity)
+    parts.report(fx, "activities", a.id, ref, None)
     return activity
+
+
+class _Room(NamedTuple):
+    id: str
+    name: str
+
+
+def _room(_: _Pending, x: m.Room, __: r.RecordRef) -> _Room:
+    return _Room(x.id.lower(), x.displayName)
 
 
 def _report_unresolved(
