@@ -9,7 +9,7 @@ import click
 
 from schoolsync import __version__
 from schoolsync.cli import admin, demo, export, runs, sync, troubleshoot
-from schoolsync.cli.context import Env, _date
+from schoolsync.cli.context import Env, date_option
 
 
 @click.group(context_settings={"help_option_names": ["-h", "--help"], "max_content_width": 100})
@@ -28,7 +28,7 @@ from schoolsync.cli.context import Env, _date
 @click.option(
     "--today",
     metavar="YYYY-MM-DD",
-    callback=_date,
+    callback=date_option,
     help="The date the rules treat as today (default: the real date).",
 )
 @click.option("--debug", is_flag=True, help="Show tracebacks instead of one-line errors.")

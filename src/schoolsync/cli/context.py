@@ -81,7 +81,8 @@ class Env:
 pass_env = click.make_pass_decorator(Env)
 
 
-def _date(_ctx: click.Context, _param: click.Parameter, value: str | None) -> date | None:
+def date_option(_ctx: click.Context, _param: click.Parameter, value: str | None) -> date | None:
+    """A click callback: a YYYY-MM-DD option as a date within the dates the directory holds."""
     if value is None:
         return None
     try:
@@ -121,7 +122,7 @@ def today_option(func: Any) -> Any:
     """``--today`` on a command (it may also be given before the command)."""
 
     def store_today(ctx: click.Context, param: click.Parameter, value: str | None) -> None:
-        parsed = _date(ctx, param, value)
+        parsed = date_option(ctx, param, value)
         if parsed is not None:
             ctx.ensure_object(Env).today_option = parsed
 

@@ -7,15 +7,15 @@ from datetime import date
 import click
 
 from schoolsync.cli import render
-from schoolsync.cli.context import Env, _date, pass_env, today_option
+from schoolsync.cli.context import Env, date_option, pass_env, today_option
 from schoolsync.export import export_directory
 
 
 @click.command("export")
 @click.option("--json", "as_json", is_flag=True, help="Print the whole directory as JSON.")
-@click.option("--from", "lessons_from", metavar="YYYY-MM-DD", callback=_date,
+@click.option("--from", "lessons_from", metavar="YYYY-MM-DD", callback=date_option,
               help="Only lessons on or after this date.")  # fmt: skip
-@click.option("--to", "lessons_to", metavar="YYYY-MM-DD", callback=_date,
+@click.option("--to", "lessons_to", metavar="YYYY-MM-DD", callback=date_option,
               help="Only lessons on or before this date.")  # fmt: skip
 @today_option
 @pass_env
