@@ -1,15 +1,22 @@
 """Apply a plan: the only place that writes, in the one transaction it is given.
 
-Rows are written set-wise (one executemany per table and column set); the change log, the issues
-and the run row go in the same transaction, so they commit together or not at all.
+Rows are written set-wise through the driver: one prepared INSERT per table run with
+``executemany`` (SQLite) or one ``COPY`` (PostgreSQL), and one prepared UPDATE per table and set
+of changed columns. Values are converted for the driver a column at a time (JSON encoded once,
+with a fast encoder; dates as SQLite stores them), never compiled per row. A bulk load into a
+table that holds few rows drops the table's secondary indexes first and builds them again after
+it. The change log, the issues and the run row go in the same transaction, so they commit
+together or not at all.
 """
 
 from __future__ import annotations
 
 from collections import defaultdict
-from collections.abc import Callable, Iterable
-from dataclasses import fields
-from datetime import date
+from collections.abc import Callable, Iterable, Iterator, Sequence
+from contextlib import contextmanager
+from dataclasses import dataclass, fields
+from datetime import date, datetime
+from operator import attrgetter
 from typing import Any
 
 import sqlalchemy as sa
@@ -19,6 +26,7 @@ from schoolsync.domain.issues import Issue
 from schoolsync.domain.personnummer import mask_details
 from schoolsync.engine.plan.changeset import ChangeSet, EntityChanges
 from schoolsync.store import schema as t
+from schoolsync.store.db import Memo, json_compact
 
 # The table each entity of a change set lives in (the change set names entities, not tables).
 ENTITY_TABLES = {
@@ -35,8 +43,40 @@ ENTITY_TABLES = {
 # rename swap): updated rows get a temporary value first so they never collide.
 SWAPPABLE = {"schools": "name", "users": "civic_no", "groups": "name"}
 _CHUNK = 5000
+# A load of at least this many rows may set aside indexes and foreign keys (see _bulk_load).
+BULK_LOAD = 20_000
 
 Progress = Callable[[int], None]
+Converter = Callable[[list[Any]], list[Any]]
+
+
+@dataclass(frozen=True, slots=True)
+class Rows:
+    """Rows for one table, column by column: the column names and each column's values.
+
+    Values are as the entities hold them (dates, lists, dicts); :func:`insert_rows` converts
+    them for the driver.
+    """
+
+    columns: tuple[str, ...]
+    data: tuple[list[Any], ...]
+
+    def __len__(self) -> int:
+        return len(self.data[0]) if self.data else 0
+
+    @classmethod
+    def of(cls, columns: Sequence[str], records: Sequence[Any]) -> Rows:
+        """The named attributes of objects, column by column."""
+        return cls(tuple(columns), tuple(list(map(attrgetter(c), records)) for c in columns))
+
+    @classmethod
+    def of_dicts(cls, columns: Sequence[str], records: Sequence[dict[str, Any]]) -> Rows:
+        """The named keys of dicts, column by column."""
+        return cls(tuple(columns), tuple([r[c] for r in records] for c in columns))
+
+    def stamped(self, column: str, value: Any) -> Rows:
+        """The rows with one more column holding the same value in every row."""
+        return Rows((*self.columns, column), (*self.data, [value] * len(self)))
 
 
 def _pk(table: sa.Table) -> sa.Column[Any]:
@@ -44,46 +84,193 @@ def _pk(table: sa.Table) -> sa.Column[Any]:
     return column
 
 
-def _chunks(rows: list[dict[str, Any]]) -> Iterable[list[dict[str, Any]]]:
+def _chunks(rows: list[Any]) -> Iterable[list[Any]]:
     for start in range(0, len(rows), _CHUNK):
         yield rows[start : start + _CHUNK]
 
 
-def insert_rows(
-    conn: Connection, table: sa.Table, rows: list[dict[str, Any]], advance: Progress
-) -> None:
-    """Insert rows in bulk."""
-    for chunk in _chunks(rows):
-        conn.execute(table.insert(), chunk)
-        advance(len(chunk))
+def _sqlite_datetime(value: datetime) -> str:
+    # SQLAlchemy's SQLite DATETIME storage format (microseconds always, no zone).
+    return value.isoformat(" ", "microseconds")[:26]
+
+
+def _converter(conn: Connection, column: sa.Column[Any]) -> Converter | None:
+    """How a column's values become what the driver takes (None: as they are)."""
+    kind = column.type
+    if isinstance(kind, sa.JSON):  # None too becomes JSON (``null``), as SQLAlchemy does
+        return lambda values: list(map(json_compact, values))
+    if conn.dialect.name == "sqlite" and isinstance(kind, sa.DateTime | sa.Date):
+        form = _sqlite_datetime if isinstance(kind, sa.DateTime) else date.isoformat
+        texts = Memo(form)
+        return lambda values: list(map(texts.__getitem__, values))
+    return None
+
+
+def _driver_chunks(
+    conn: Connection, table: sa.Table, rows: Rows
+) -> Iterator[list[tuple[Any, ...]]]:
+    """The rows as tuples of driver values (JSON encoded, dates formatted for SQLite), a chunk
+    at a time (so the converted values of a big load are never all held at once)."""
+    converters = [_converter(conn, table.c[name]) for name in rows.columns]
+    for start in range(0, len(rows), _CHUNK):
+        data = [
+            part if convert is None else convert(part)
+            for convert, part in zip(
+                converters, (values[start : start + _CHUNK] for values in rows.data), strict=True
+            )
+        ]
+        yield list(zip(*data, strict=True))
+
+
+def _quoted(conn: Connection, names: Iterable[str]) -> str:
+    quote = conn.dialect.identifier_preparer.quote
+    return ", ".join(quote(n) for n in names)
+
+
+def _placeholders(conn: Connection, n: int) -> str:
+    mark = "?" if conn.dialect.paramstyle == "qmark" else "%s"
+    return ", ".join([mark] * n)
+
+
+def _table_name(conn: Connection, table: sa.Table) -> str:
+    return conn.dialect.identifier_preparer.format_table(table)
+
+
+def _driver_error(conn: Connection, statement: str, exc: Exception) -> sa.exc.StatementError:
+    """A driver error as SQLAlchemy would have raised it (IntegrityError, OperationalError, ...)."""
+    dbapi = conn.dialect.loaded_dbapi
+    return sa.exc.DBAPIError.instance(statement, None, exc, dbapi.Error)
+
+
+def _copy(conn: Connection, table: sa.Table, rows: Rows, advance: Progress) -> None:
+    """Insert rows with PostgreSQL's COPY, in the connection's transaction."""
+    statement = f"COPY {_table_name(conn, table)} ({_quoted(conn, rows.columns)}) FROM STDIN"
+    dbapi = conn.dialect.loaded_dbapi
+    cursor = conn.connection.cursor()
+    try:
+        with cursor.copy(statement) as copy:
+            for chunk in _driver_chunks(conn, table, rows):
+                for row in chunk:
+                    copy.write_row(row)
+                advance(len(chunk))
+    except dbapi.Error as exc:
+        raise _driver_error(conn, statement, exc) from exc
+    finally:
+        cursor.close()
+
+
+def _held(conn: Connection, table: sa.Table, most: int) -> int:
+    """How many rows the table holds, counting no further than ``most + 1``."""
+    some = sa.select(sa.literal(1)).select_from(table).limit(most + 1).subquery()
+    return int(conn.execute(sa.select(sa.func.count()).select_from(some)).scalar_one())
+
+
+def _secondary_indexes(conn: Connection, table: sa.Table) -> list[tuple[str, str]]:
+    """The table's indexes that no key or unique constraint needs: (name, how to create it),
+    as the database has them."""
+    if conn.dialect.name == "sqlite":
+        query = (
+            "SELECT name, sql FROM sqlite_master WHERE type = 'index' AND tbl_name = ? "
+            "AND sql IS NOT NULL AND upper(sql) NOT LIKE 'CREATE UNIQUE%' ORDER BY name"
+        )
+        return [(r[0], r[1]) for r in conn.exec_driver_sql(query, (table.name,))]
+    query = (
+        "SELECT i.indexrelid::regclass::text, pg_get_indexdef(i.indexrelid) FROM pg_index i "
+        "WHERE i.indrelid = to_regclass(%s) AND NOT i.indisprimary AND NOT i.indisunique "
+        "AND NOT EXISTS (SELECT 1 FROM pg_constraint c WHERE c.conindid = i.indexrelid) "
+        "ORDER BY 1"
+    )
+    name = _table_name(conn, table)
+    return [(r[0], r[1]) for r in conn.exec_driver_sql(query, (name,))]
+
+
+def _foreign_keys(conn: Connection, table: sa.Table) -> list[tuple[str, str]]:
+    """PostgreSQL: the table's foreign keys, (name, definition), as the database has them."""
+    query = (
+        "SELECT conname, pg_get_constraintdef(oid) FROM pg_constraint "
+        "WHERE conrelid = to_regclass(%s) AND contype = 'f' ORDER BY conname"
+    )
+    name = _table_name(conn, table)
+    return [(r[0], r[1]) for r in conn.exec_driver_sql(query, (name,))]
+
+
+@contextmanager
+def _bulk_load(conn: Connection, table: sa.Table, adding: int) -> Iterator[None]:
+    """Around a big load: set aside what costs most per row and is cheap to make again for all
+    rows at once, and restore it afterwards, all in the load's transaction (a failure undoes
+    the setting aside too, and the rows are checked against everything when it is restored).
+
+    - Secondary indexes, when the table holds at most a quarter as many rows as the load adds:
+      they are built again with one sort instead of one b-tree insert per row.
+    - On PostgreSQL, foreign keys, when the table holds at most four times as many rows as the
+      load adds: they are checked again with one join instead of a trigger and a lookup per row.
+    """
+    if adding < BULK_LOAD:
+        yield
+        return
+    postgres = conn.dialect.name == "postgresql"
+    held = _held(conn, table, 4 * adding if postgres else adding // 4)
+    indexes = _secondary_indexes(conn, table) if held <= adding // 4 else []
+    keys = _foreign_keys(conn, table) if postgres and held <= 4 * adding else []
+    name = _table_name(conn, table)
+    quote = conn.dialect.identifier_preparer.quote
+    if keys:
+        drops = ", ".join(f"DROP CONSTRAINT {quote(k)}" for k, _ in keys)
+        conn.exec_driver_sql(f"ALTER TABLE {name} {drops}")
+    for index, _ in indexes:
+        conn.exec_driver_sql(f"DROP INDEX {index if postgres else quote(index)}")
+    yield
+    for _, create in indexes:
+        conn.exec_driver_sql(create)
+    if keys:
+        adds = ", ".join(f"ADD CONSTRAINT {quote(k)} {definition}" for k, definition in keys)
+        conn.exec_driver_sql(f"ALTER TABLE {name} {adds}")
+
+
+def insert_rows(conn: Connection, table: sa.Table, rows: Rows, advance: Progress) -> None:
+    """Insert rows in bulk (COPY on PostgreSQL, a prepared executemany on SQLite)."""
+    if not len(rows):
+        return
+    with _bulk_load(conn, table, len(rows)):
+        if conn.dialect.name == "postgresql":
+            _copy(conn, table, rows, advance)
+            return
+        statement = (
+            f"INSERT INTO {_table_name(conn, table)} ({_quoted(conn, rows.columns)}) "
+            f"VALUES ({_placeholders(conn, len(rows.columns))})"
+        )
+        for chunk in _driver_chunks(conn, table, rows):
+            conn.exec_driver_sql(statement, chunk)
+            advance(len(chunk))
 
 
 def update_rows(
     conn: Connection, table: sa.Table, rows: list[dict[str, Any]], advance: Progress
 ) -> None:
-    """Update rows by primary key in bulk, one statement per set of changed columns."""
-    pk = _pk(table)
+    """Update rows by primary key in bulk, one prepared statement per set of changed columns."""
+    pk = _pk(table).name
     by_columns: dict[tuple[str, ...], list[dict[str, Any]]] = defaultdict(list)
     for row in rows:
-        by_columns[tuple(sorted(k for k in row if k != pk.name))].append(row)
+        by_columns[tuple(sorted(k for k in row if k != pk))].append(row)
+    quote = conn.dialect.identifier_preparer.quote
+    mark = _placeholders(conn, 1)
     for columns, group in by_columns.items():
-        stmt = (
-            table.update()
-            .where(pk == sa.bindparam("p_key"))
-            .values({c: sa.bindparam(f"p_{c}") for c in columns})
+        if not columns:  # nothing to set
+            advance(len(group))
+            continue
+        statement = (
+            f"UPDATE {_table_name(conn, table)} SET "
+            f"{', '.join(f'{quote(c)} = {mark}' for c in columns)} WHERE {quote(pk)} = {mark}"
         )
-        params = [{"p_key": r[pk.name], **{f"p_{c}": r[c] for c in columns}} for r in group]
-        for chunk in _chunks(params):
-            conn.execute(stmt, chunk)
+        for chunk in _driver_chunks(conn, table, Rows.of_dicts((*columns, pk), group)):
+            conn.exec_driver_sql(statement, chunk)
             advance(len(chunk))
 
 
-def _insert_rows(
-    table: sa.Table, entities: EntityChanges[Any], run_id: int
-) -> list[dict[str, Any]]:
+def _insert_rows(table: sa.Table, entities: EntityChanges[Any], run_id: int) -> Rows:
     names = [f.name for f in fields(entities.row_type) if f.name in table.c]
-    stamp = {"created_run_id": run_id} if "created_run_id" in table.c else {}
-    return [{**{n: getattr(row, n) for n in names}, **stamp} for row in entities.created]
+    rows = Rows.of(names, entities.created)
+    return rows.stamped("created_run_id", run_id) if "created_run_id" in table.c else rows
 
 
 def _update_rows(
@@ -92,6 +279,9 @@ def _update_rows(
     key = _pk(table).name
     stamp = {"updated_run_id": run_id} if "updated_run_id" in table.c else {}
     return [{key: u.key, **u.values, **stamp} for u in entities.updated]
+
+
+_LOG_COLUMNS = ("run_id", "entity", "entity_id", "action", "details")
 
 
 def write_changes(
@@ -106,17 +296,19 @@ def write_changes(
             _free_unique_values(conn, table, SWAPPABLE[entity], updates)
         insert_rows(conn, table, _insert_rows(table, entities, run_id), advance)
         update_rows(conn, table, updates, advance)
-    log = [
-        {
-            "run_id": run_id,
-            "entity": c.entity,
-            "entity_id": c.entity_id,
-            "action": c.action,
-            "details": mask_details(c.details, today=today),
-        }
-        for c in changes.log
-    ]
-    insert_rows(conn, t.changes, log, advance)
+    log = changes.log
+    details = [mask_details(c.details, today=today) for c in log]
+    rows = Rows(
+        _LOG_COLUMNS,
+        (
+            [run_id] * len(log),
+            [c.entity for c in log],
+            [c.entity_id for c in log],
+            [c.action for c in log],
+            details,
+        ),
+    )
+    insert_rows(conn, t.changes, rows, advance)
     write_issues(conn, changes.issues, run_id)
     scrub_history(conn, changes.scrub, run_id, changes.protected_persons)
 
@@ -179,6 +371,9 @@ def scrub_history(
             )
 
 
+_ISSUE_COLUMNS = ("run_id", "code", "severity", "message", "rule", "subject")
+
+
 def write_issues(conn: Connection, issues: list[Issue], run_id: int) -> None:
     """Write a run's issues, and which register persons each one concerns."""
     if not issues:
@@ -186,30 +381,32 @@ def write_issues(conn: Connection, issues: list[Issue], run_id: int) -> None:
     rows = [{"run_id": run_id, **i.as_dict()} for i in issues]
     named = [n for n, i in enumerate(issues) if i.persons]
     if not named:
-        insert_rows(conn, t.run_issues, rows, lambda n: None)
+        insert_rows(conn, t.run_issues, Rows.of_dicts(_ISSUE_COLUMNS, rows), lambda n: None)
         return
     stmt = t.run_issues.insert().returning(t.run_issues.c.id, sort_by_parameter_order=True)
     new_ids = [row[0] for row in conn.execute(stmt, rows)]
-    links = [
-        {"issue_id": new_ids[n], "register_id": rid}
-        for n in named
-        for rid in sorted(set(issues[n].persons))
-    ]
-    insert_rows(conn, t.run_issue_persons, links, lambda n: None)
+    links = [(new_ids[n], rid) for n in named for rid in sorted(set(issues[n].persons))]
+    persons = Rows(("issue_id", "register_id"), ([i for i, _ in links], [r for _, r in links]))
+    insert_rows(conn, t.run_issue_persons, persons, lambda n: None)
 
 
 def _free_unique_values(
     conn: Connection, table: sa.Table, column: str, updates: list[dict[str, Any]]
 ) -> None:
-    """Give rows whose unique value changes a temporary value first (a swap never collides)."""
-    moving = [{"p_key": r["id"], "p_tmp": "~" + r["id"][:11]} for r in updates if column in r]
+    """Give rows whose unique value changes a temporary value first (a swap never collides).
+
+    The temporary value is ``~`` and a number: unique within the run, never a real value, and
+    short enough for every unique column (a personnummer has 12 characters).
+    """
+    moving = [(f"~{n:011d}", r["id"]) for n, r in enumerate(r for r in updates if column in r)]
     if moving:
-        stmt = (
-            table.update()
-            .where(table.c.id == sa.bindparam("p_key"))
-            .values({column: sa.bindparam("p_tmp")})
+        quote = conn.dialect.identifier_preparer.quote
+        mark = _placeholders(conn, 1)
+        conn.exec_driver_sql(
+            f"UPDATE {_table_name(conn, table)} SET {quote(column)} = {mark} "
+            f"WHERE {quote(_pk(table).name)} = {mark}",
+            moving,
         )
-        conn.execute(stmt, moving)
 
 
 def total_rows(changes: ChangeSet) -> int:

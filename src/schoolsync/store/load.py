@@ -1,9 +1,22 @@
-"""Load the directory's current state in a handful of queries (one per table)."""
+"""Load the directory's current state in a handful of queries (one per table).
+
+Rows come through the driver in partitions and become the directory's row types column by column
+(the values of a column converted with one call per partition, each row made positionally), so
+no Python code runs per row. What repeats is held once: strings that many rows share (the ids of
+schools, groups and users in other tables, sources, subjects, rooms), dates and times (SQLite
+stores them as text; they are parsed once per distinct value) and lists of signatures or codes
+(decoded once per distinct list; every row still gets a list of its own). That keeps the picture
+of a big directory small.
+"""
 
 from __future__ import annotations
 
-from collections.abc import Collection
+from collections.abc import Callable, Collection, Iterable, Iterator, Sequence
+from datetime import date, datetime
+from typing import Any
 
+import msgspec
+import sqlalchemy as sa
 from sqlalchemy import func, select
 from sqlalchemy.engine import Connection
 
@@ -19,6 +32,97 @@ from schoolsync.domain.directory import (
     UserRow,
 )
 from schoolsync.store import schema as t
+from schoolsync.store.db import Memo
+
+_PARTITION = 20_000
+_decode = msgspec.json.decode  # the same values as json.loads, faster, dict keys held once
+
+Column = tuple[Any, ...]
+Convert = Callable[[Column], Column]
+
+
+class _Values:
+    """How one load turns the driver's values into the directory's, column by column.
+
+    JSON columns are read as text on both databases (so a list that many rows share is
+    decoded once). SQLite hands over dates, times and flags as text or numbers; PostgreSQL's
+    driver hands over Python values, so there equal values are only made one object.
+    """
+
+    def __init__(self, conn: Connection) -> None:
+        self.sqlite = sqlite = conn.dialect.name == "sqlite"
+        held: dict[Any, Any] = {}
+        share = held.setdefault
+        self.shared: Convert = lambda col: tuple(map(share, col, col))
+        texts = Memo(lambda text: tuple(share(v, v) for v in _decode(text)))
+        self.strings_list: Convert = lambda col: tuple(map(list, map(texts.__getitem__, col)))
+        self.json: Convert = lambda col: tuple(map(_decode, col))
+        self.flag: Convert | None = (lambda col: tuple(map(bool, col))) if sqlite else None
+        if sqlite:
+            dates, times = Memo(date.fromisoformat), Memo(datetime.fromisoformat)
+            self.date: Convert = lambda col: tuple(map(dates.__getitem__, col))
+            self.datetime: Convert = lambda col: tuple(map(times.__getitem__, col))
+        else:
+            self.date = self.datetime = self.shared
+
+    def is_json(self, convert: Convert | None) -> bool:
+        """Whether a column's converter expects JSON text."""
+        return convert is self.json or convert is self.strings_list
+
+
+def _columns(
+    conn: Connection,
+    values: _Values,
+    table: sa.Table,
+    columns: Sequence[tuple[str, Convert | None]],
+    where: str = "",
+    params: tuple[Any, ...] = (),
+) -> Iterator[list[Column]]:
+    """A table's rows, a partition at a time, as its columns' values (each column converted).
+
+    The rows come straight from the driver's cursor (no result rows of SQLAlchemy's); on
+    PostgreSQL from a server-side one (its driver would otherwise hold the whole result in
+    memory first), with JSON as text.
+    """
+    quote = conn.dialect.identifier_preparer.quote
+    names = [
+        f"{quote(name)}::text" if not values.sqlite and values.is_json(convert) else quote(name)
+        for name, convert in columns
+    ]
+    sql = (
+        f"SELECT {', '.join(names)} "
+        f"FROM {conn.dialect.identifier_preparer.format_table(table)}{where}"
+    )
+    converters = [(i, convert) for i, (_, convert) in enumerate(columns) if convert is not None]
+    for part in _fetch(conn, sql, params):
+        data = list(zip(*part, strict=True))
+        for i, convert in converters:
+            data[i] = convert(data[i])
+        yield data
+
+
+def _fetch(conn: Connection, sql: str, params: tuple[Any, ...]) -> Iterator[list[Any]]:
+    """A query's rows as the driver's tuples, a partition at a time, in the connection's
+    transaction; a driver error leaves as SQLAlchemy's (as a query through it would)."""
+    dbapi = conn.dialect.loaded_dbapi
+    driver: Any = conn.connection.driver_connection
+    if conn.dialect.name == "postgresql":
+        cursor = driver.cursor(name="schoolsync_load")  # server-side: streams the rows
+    else:
+        cursor = driver.cursor()
+    try:
+        cursor.execute(sql, params)
+        while part := cursor.fetchmany(_PARTITION):
+            yield part
+    except dbapi.Error as exc:
+        raise sa.exc.DBAPIError.instance(sql, params, exc, dbapi.Error) from exc
+    finally:
+        cursor.close()
+
+
+def _keyed(rows: Iterable[Any], *keys: Column) -> Iterator[tuple[Any, Any]]:
+    """Rows paired with their keys (one column, or a tuple of several)."""
+    return zip(keys[0] if len(keys) == 1 else zip(*keys, strict=True), rows, strict=True)
 
 
 def load_directory(conn: Connection, lesson_sources: Collection[str] = ()) -> Directory:
@@ -32,52 +136,62 @@ def load_directory(conn: Connection, lesson_sources: Collection[str] = ()) -> Di
         The directory state, keyed for the planner.
     """
     d = Directory()
-    for row in conn.execute(select(t.schools.c.id, t.schools.c.key, t.schools.c.name)):
-        d.schools[row.key] = SchoolRow(row.id, row.key, row.name)
-    u = t.school_units.c
-    for unit in conn.execute(select(u.register_id, u.school_id, u.code, u.name, u.school_types)):
-        d.units[unit.register_id] = UnitRow(**unit._asdict())
-    c = t.users.c
-    cols = [
-        c.id, c.civic_no, c.register_id, c.given_name, c.middle_name, c.family_name, c.birth_date,
-        c.sex, c.email, c.mobile, c.addresses, c.identifiers, c.signature, c.status, c.protected,
-        c.merged_into,
+    v = _Values(conn)
+    shared, day, flag = v.shared, v.date, v.flag
+    for c in _columns(conn, v, t.schools, [("id", shared), ("key", None), ("name", None)]):
+        d.schools.update(_keyed(map(SchoolRow, *c), c[1]))
+    unit_cols = [("register_id", None), ("school_id", shared), ("code", None), ("name", None),
+                 ("school_types", v.strings_list)]  # fmt: skip
+    for c in _columns(conn, v, t.school_units, unit_cols):
+        d.units.update(_keyed(map(UnitRow, *c), c[0]))
+    user_cols = [
+        ("id", shared), ("civic_no", None), ("register_id", None), ("given_name", None),
+        ("middle_name", None), ("family_name", None), ("birth_date", day), ("sex", shared),
+        ("email", None), ("mobile", None), ("addresses", v.json), ("identifiers", v.json),
+        ("signature", None), ("status", shared), ("protected", flag), ("merged_into", shared),
     ]  # fmt: skip
-    for user in conn.execute(select(*cols)):
-        d.users[user.id] = UserRow(**user._asdict())
-        if user.merged_into:
-            d.merged_from.setdefault(user.merged_into, []).append(user.id)
-    s = t.user_schools.c
-    link_cols = [s.id, s.user_id, s.school_id, s.role, s.start_date, s.end_date, s.signature]
-    for link in conn.execute(select(*link_cols)):
-        d.links[(link.user_id, link.school_id, link.role)] = LinkRow(**link._asdict())
-    g = t.guardianships.c
-    for gs in conn.execute(select(g.id, g.guardian_id, g.student_id, g.relation, g.end_date)):
-        d.guardianships[(gs.guardian_id, gs.student_id)] = GuardianshipRow(**gs._asdict())
-    gr = t.groups.c
+    for c in _columns(conn, v, t.users, user_cols):
+        d.users.update(_keyed(map(UserRow, *c), c[0]))
+        for user_id, into in zip(c[0], c[15], strict=True):
+            if into:
+                d.merged_from.setdefault(into, []).append(user_id)
+    link_cols = [("id", None), ("user_id", shared), ("school_id", shared), ("role", shared),
+                 ("start_date", day), ("end_date", day), ("signature", None)]  # fmt: skip
+    for c in _columns(conn, v, t.user_schools, link_cols):
+        d.links.update(_keyed(map(LinkRow, *c), c[1], c[2], c[3]))
+    guardian_cols = [("id", None), ("guardian_id", shared), ("student_id", shared),
+                     ("relation", shared), ("end_date", day)]  # fmt: skip
+    for c in _columns(conn, v, t.guardianships, guardian_cols):
+        d.guardianships.update(_keyed(map(GuardianshipRow, *c), c[1], c[2]))
     group_cols = [
-        gr.id, gr.school_id, gr.kind, gr.name, gr.register_id, gr.register_type, gr.subject,
-        gr.course, gr.activities, gr.start_date, gr.end_date, gr.status, gr.register_name,
+        ("id", shared), ("school_id", shared), ("kind", shared), ("name", shared),
+        ("register_id", None), ("register_type", shared), ("subject", shared),
+        ("course", shared), ("activities", v.strings_list), ("start_date", day),
+        ("end_date", day), ("status", shared), ("register_name", None),
     ]  # fmt: skip
-    for group in conn.execute(select(*group_cols)):
-        d.groups[group.id] = GroupRow(**group._asdict())
-    m = t.memberships.c
-    member_cols = (m.id, m.group_id, m.user_id, m.role, m.start_date, m.end_date)
-    for mid, gid, uid, role, start, end in conn.execute(select(*member_cols)):
-        d.memberships[(gid, uid, role)] = MembershipRow(mid, gid, uid, role, start, end)
+    for c in _columns(conn, v, t.groups, group_cols):
+        d.groups.update(_keyed(map(GroupRow, *c), c[0]))
+    member_cols = [("id", None), ("group_id", shared), ("user_id", shared), ("role", shared),
+                   ("start_date", day), ("end_date", day)]  # fmt: skip
+    for c in _columns(conn, v, t.memberships, member_cols):
+        d.memberships.update(_keyed(map(MembershipRow, *c), c[1], c[2], c[3]))
     d.register_counts = last_register_counts(conn)
     ls = t.lessons.c
     for source, count in conn.execute(select(ls.source, func.count()).group_by(ls.source)):
         d.lesson_counts[source] = count
     if lesson_sources:
+        when = v.datetime
         lesson_cols = [
-            ls.id, ls.source, ls.source_key, ls.school_id, ls.group_name, ls.group_id,
-            ls.class_id, ls.subject, ls.teachers, ls.start, ls.end, ls.room, ls.cancelled,
-            ls.removed, ls.problem,
+            ("id", None), ("source", shared), ("source_key", None), ("school_id", shared),
+            ("group_name", shared), ("group_id", shared), ("class_id", shared),
+            ("subject", shared), ("teachers", v.strings_list), ("start", when), ("end", when),
+            ("room", shared), ("cancelled", flag), ("removed", flag), ("problem", shared),
         ]  # fmt: skip
-        query = select(*lesson_cols).where(ls.source.in_(sorted(lesson_sources)))
-        for lesson in conn.execute(query):
-            d.lessons[(lesson.source, lesson.source_key)] = LessonRow(**lesson._asdict())
+        sources = tuple(sorted(lesson_sources))
+        mark = "?" if conn.dialect.paramstyle == "qmark" else "%s"
+        where = f" WHERE source IN ({', '.join([mark] * len(sources))})"
+        for c in _columns(conn, v, t.lessons, lesson_cols, where, sources):
+            d.lessons.update(_keyed(map(LessonRow, *c), c[1], c[2]))
     return d
 
 

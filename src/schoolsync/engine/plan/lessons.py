@@ -9,6 +9,9 @@ are history and are never changed. A run without a schedule source leaves the le
 from __future__ import annotations
 
 import re
+from collections import defaultdict
+from dataclasses import fields
+from operator import attrgetter, itemgetter
 from typing import Any
 
 from schoolsync.domain.directory import LessonRow
@@ -19,6 +22,11 @@ from schoolsync.engine.plan.view import DirectoryView
 
 _COMPARED = ("school_id", "group_name", "group_id", "class_id", "subject", "teachers", "start",
              "end", "room", "cancelled", "removed", "problem")  # fmt: skip
+# A lesson's fields after its id, source and key, in LessonRow's order: from a wanted row (to
+# make a LessonRow positionally) and from a directory row (to compare the two in one step).
+assert tuple(f.name for f in fields(LessonRow))[3:] == _COMPARED
+_wanted_values = itemgetter(*_COMPARED)
+_held_values = attrgetter(*_COMPARED)
 _LINE_SUFFIX = re.compile(r"@line[0-9]+$")
 
 
@@ -37,6 +45,7 @@ def plan_lessons(
         duty_user: Register duty id to user id (for SS 12000 lessons' teachers).
     """
     linker = Linker(view)
+    held = _by_source(ctx.directory.lessons)
     for snap in schedules:
         ctx.changes.issues.extend(snap.issues)
         wanted: dict[str, dict[str, Any]] = {}
@@ -54,7 +63,7 @@ def plan_lessons(
                 tie = linker.tie_by_name(school, lesson)
                 teachers = list(lesson.teachers)
             wanted[lesson.key] = _row(lesson, tie, teachers)
-        _diff(ctx, snap.source, wanted, snap.bad_bases)
+        _diff(ctx, snap.source, held.get(snap.source, []), wanted, snap.bad_bases)
     _report(ctx, linker)
 
 
@@ -92,25 +101,41 @@ def _of_bad_row(key: str, bad_bases: set[str]) -> bool:
     return False
 
 
+def _by_source(lessons: dict[tuple[str, str], LessonRow]) -> dict[str, list[LessonRow]]:
+    """The directory's lessons grouped by source (one pass per run, not one per source)."""
+    held: dict[str, list[LessonRow]] = defaultdict(list)
+    for row in lessons.values():
+        held[row.source].append(row)
+    return held
+
+
 def _diff(
-    ctx: PlanContext, source: str, wanted: dict[str, dict[str, Any]], bad_bases: set[str]
+    ctx: PlanContext,
+    source: str,
+    existing: list[LessonRow],
+    wanted: dict[str, dict[str, Any]],
+    bad_bases: set[str],
 ) -> None:
-    existing = {key: row for (src, key), row in ctx.directory.lessons.items() if src == source}
+    """Plan the changes of one source (``existing``: the directory's lessons of it)."""
+    lessons = ctx.directory.lessons
     today = ctx.today
     for key in sorted(wanted):
         new = wanted[key]
-        row = existing.get(key)
+        row = lessons.get((source, key))
         if row is None:
             lid = ctx.new_id()
-            ctx.changes.lessons.create(LessonRow(id=lid, source=source, source_key=key, **new))
+            ctx.changes.lessons.create(LessonRow(lid, source, key, *_wanted_values(new)))
             ctx.changes.record("lesson", lid, "created", group=new["group_name"])
             continue
         if row.start.date() < today:
             continue  # a lesson that has happened is history
+        if _wanted_values(new) == _held_values(row):
+            continue  # unchanged (the common case, told in one comparison)
         changed = {k: v for k, v in new.items() if getattr(row, k) != v}
         if changed:
             _update(ctx, row, changed)
-    for key, row in existing.items():
+    for row in existing:
+        key = row.source_key
         gone = key not in wanted and not row.removed and row.start.date() >= today
         if gone and not _of_bad_row(key, bad_bases):  # a row that cannot be read is not gone
             _update(ctx, row, {"removed": True})
