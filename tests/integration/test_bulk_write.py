@@ -170,6 +170,42 @@ def test_a_record_refused_during_a_bulk_load_is_a_fault_and_nothing_is_applied(
     assert schema_drift(db_url) == []
 
 
+def test_a_row_naming_a_missing_row_fails_a_bulk_load_and_keys_are_enforced_after(
+    db_url: str, tmp_path: Path, monkeypatch: pytest.MonkeyPatch, bulk: None
+) -> None:
+    # SQLite checks a bulk load's foreign keys once before the commit; PostgreSQL restores
+    # the keys it set aside, which checks them. Either way the run fails whole.
+    paths = sources(tmp_path / "g")
+    directory = Directory(db_url)
+    Store(db_url).dispose()
+    before = directory.counts()
+    real_insert = apply_module.insert_rows
+
+    def without_users(conn: sa.Connection, table: sa.Table, rows: Any, advance: Any) -> None:
+        if table.name != "users":
+            real_insert(conn, table, rows, advance)
+
+    monkeypatch.setattr(apply_module, "insert_rows", without_users)
+    store = Store(db_url)
+    try:
+        with pytest.raises(DatabaseError, match=r"refused a record.*nothing was applied"):
+            sync(store, paths, Settings(), TODAY, allow_mass_changes=True)
+        assert directory.counts() == before
+        with store.connect() as conn:  # the connection the run used, back in the pool
+            if conn.dialect.name == "sqlite":
+                assert conn.exec_driver_sql("PRAGMA foreign_keys").scalar() == 1
+            with pytest.raises(sa.exc.IntegrityError):
+                conn.execute(
+                    t.memberships.insert().values(
+                        id="m", group_id="no such group", user_id="no such user", role="student"
+                    )
+                )
+    finally:
+        store.dispose()
+    monkeypatch.undo()
+    assert run(db_url, paths).status == "applied"
+
+
 _ROW_TABLES = [
     (SchoolRow, t.schools),
     (UnitRow, t.school_units),

@@ -409,6 +409,11 @@ def _free_unique_values(
         )
 
 
+def is_bulk(changes: ChangeSet) -> bool:
+    """Whether writing the changes is a big load (the database may check keys at its end)."""
+    return total_rows(changes) >= BULK_LOAD
+
+
 def total_rows(changes: ChangeSet) -> int:
     """How many rows a change set writes (for progress bars)."""
     return sum(len(entities) for _, entities in changes.entities()) + len(changes.log)

@@ -17,7 +17,7 @@ from typing import Any
 from schoolsync.domain.issues import Issue, sort_issues
 from schoolsync.domain.settings import Settings
 from schoolsync.domain.snapshot import Snapshot
-from schoolsync.engine.apply import total_rows, write_changes, write_issues
+from schoolsync.engine.apply import is_bulk, total_rows, write_changes, write_issues
 from schoolsync.engine.plan import Plan, plan_run
 from schoolsync.errors import ConflictError, InputError, SchoolsyncError
 from schoolsync.sources.detect import fingerprint, read_sources
@@ -124,12 +124,12 @@ def sync(
         )  # fmt: skip
         with store.run_lock(wait):
             store.migrate(create=True)
-            return _sync_locked(
+            plan = _load_and_plan(store, read, settings, today, stage)
+            del read  # applying needs only the plan: the sources' memory goes back first
+            return _decide_and_write(
                 store,
-                read,
+                plan,
                 sources,
-                settings,
-                today,
                 started,
                 dry_run=dry_run,
                 stage=stage,
@@ -162,12 +162,25 @@ def _read(
         raise
 
 
-def _sync_locked(
+def _load_and_plan(
+    store: Store, read: Snapshot, settings: Settings, today: date, stage: StageCallback
+) -> Plan:
+    """Load the directory and plan the run against it; the caller holds the run lock. The
+    directory's picture is let go when the plan is made."""
+    advance = stage("Loading the directory", 1)
+    with store.connect() as conn:
+        directory = load_directory(conn, lesson_sources(read))
+    advance(1)
+    advance = stage("Planning", 1)
+    plan = plan_run(read, directory, settings, today)
+    advance(1)
+    return plan
+
+
+def _decide_and_write(
     store: Store,
-    read: Snapshot,
+    plan: Plan,
     sources: Sequence[Path],
-    settings: Settings,
-    today: date,
     started: Any,
     *,
     dry_run: bool,
@@ -177,15 +190,8 @@ def _sync_locked(
     approves: dict[str, Any] | None,
     on_commit: CommitCallback,
 ) -> RunResult:
-    """Load, plan and apply or hold one run; the caller holds the run lock."""
-    advance = stage("Loading the directory", 1)
-    with store.connect() as conn:
-        directory = load_directory(conn, lesson_sources(read))
-    advance(1)
-    advance = stage("Planning", 1)
-    plan = plan_run(read, directory, settings, today)
+    """Apply or hold a planned run (or report it, for a dry run); the caller holds the lock."""
     trips = plan.locks
-    advance(1)
     status = decide(plan, dry_run=dry_run, allow_mass_changes=allow_mass_changes)
     if dry_run:
         return run_result(plan, status)
@@ -256,7 +262,9 @@ def _apply(
     advance = stage("Applying", total_rows(plan.changes))
     run_id = 0
     with store.transaction(
-        "applying the run", committed=lambda: on_commit(run_id, "applied")
+        "applying the run",
+        committed=lambda: on_commit(run_id, "applied"),
+        bulk=is_bulk(plan.changes),
     ) as conn:
         run_id = insert_run(conn, "sync", "applied", plan.today, plan.sources, started, options)
         accept(plan, approves)
@@ -365,12 +373,12 @@ def approve(
                 store, paths, settings, today, started, stage, source_format,
                 record=True, wait=0.0,
             )  # fmt: skip
-            result = _sync_locked(
+            plan = _load_and_plan(store, read, settings, today, stage)
+            del read
+            result = _decide_and_write(
                 store,
-                read,
+                plan,
                 paths,
-                settings,
-                today,
                 started,
                 dry_run=False,
                 stage=stage,

@@ -12,6 +12,7 @@ import json
 import logging
 import os
 import signal
+import sqlite3
 import sys
 import threading
 import time
@@ -82,12 +83,20 @@ def _parse(url: str) -> URL:
     return parsed
 
 
+SQLITE_CACHE_KIB = 65536
+"""The SQLite page cache of each connection, in KiB."""
+
+
 def _sqlite_pragmas(dbapi_conn: Any, _record: Any) -> None:
     cur = dbapi_conn.cursor()
     cur.execute("PRAGMA foreign_keys=ON")
     cur.execute("PRAGMA journal_mode=WAL")
     cur.execute("PRAGMA synchronous=NORMAL")
     cur.execute("PRAGMA busy_timeout=30000")
+    # 64 MiB of page cache instead of SQLite's 2 MiB: a big run's index and key lookups then
+    # stay in memory instead of going to the file system for every page (a large first sync
+    # spends a third less time writing). Pages are only held as they are read.
+    cur.execute(f"PRAGMA cache_size=-{SQLITE_CACHE_KIB}")
     cur.close()
 
 
@@ -131,6 +140,21 @@ def describe_db_error(exc: BaseException) -> str:
     orig = getattr(exc, "orig", None) or exc
     text = str(orig).strip().splitlines()
     return text[0].rstrip(".") if text else type(orig).__name__
+
+
+def _check_foreign_keys(conn: Connection) -> None:
+    """SQLite: fail as a row written against a foreign key would have, if any row breaks one."""
+    broken = conn.exec_driver_sql("PRAGMA foreign_key_check").first()
+    if broken is not None:
+        table, rowid, parent, _ = broken
+        raise IntegrityError(
+            "PRAGMA foreign_key_check",
+            None,
+            sqlite3.IntegrityError(
+                f"FOREIGN KEY constraint failed (a row of {table}, rowid {rowid}, names a "
+                f"row of {parent} that does not exist)"
+            ),
+        )
 
 
 class _SecondaryPsycopgErrors(logging.Filter):
@@ -263,7 +287,11 @@ class Store:
 
     @contextmanager
     def transaction(
-        self, doing: str = "writing", committed: Callable[[], None] | None = None
+        self,
+        doing: str = "writing",
+        committed: Callable[[], None] | None = None,
+        *,
+        bulk: bool = False,
     ) -> Iterator[Connection]:
         """One transaction: committed when the block ends, rolled back on any exception.
 
@@ -272,19 +300,36 @@ class Store:
             committed: Called right after the commit. SIGINT is held back from just before the
                 commit until this returns, so a Ctrl-C cannot fall between the commit and the
                 caller learning of it.
+            bulk: The transaction writes many rows. On SQLite its foreign keys are then checked
+                once, for every row, just before the commit (``PRAGMA foreign_key_check``), not
+                with a lookup per row as each is written; a row that breaks one fails the
+                transaction all the same, and nothing is committed. (PostgreSQL checks a big
+                load's keys at its end by itself: see :mod:`schoolsync.engine.apply`.)
         """
+        deferred = bulk and self.is_sqlite
         try:
             with self.engine.connect() as conn:
                 trans = conn.begin()
                 try:
-                    yield conn
-                except BaseException:
-                    trans.rollback()
-                    raise
-                with interrupts_deferred():
-                    trans.commit()
-                    if committed is not None:
-                        committed()
+                    if deferred:
+                        # Before the transaction's first write, so SQLite takes it (the pragma
+                        # is ignored inside a transaction); set back below, whatever happens.
+                        conn.exec_driver_sql("PRAGMA foreign_keys=OFF")
+                    try:
+                        yield conn
+                        if deferred:
+                            _check_foreign_keys(conn)
+                    except BaseException:
+                        trans.rollback()
+                        raise
+                    with interrupts_deferred():
+                        trans.commit()
+                        if committed is not None:
+                            committed()
+                finally:
+                    if deferred and not conn.invalidated:
+                        conn.exec_driver_sql("PRAGMA foreign_keys=ON")
+                        conn.rollback()  # the pragma began no transaction; end SQLAlchemy's
         except SQLAlchemyError as exc:
             raise self.fail(exc, doing) from exc
 

@@ -37,15 +37,12 @@ class Plan:
         changes: Rows to write and the change log.
         today: The date the rules were judged on.
         sources: The sources read, as the report names them.
-        schedules: The schedules the plan compared, a register whose lessons went missing
-            included.
         locks: The safety locks (R10) the changes trip; empty when the plan may be applied.
     """
 
     changes: ChangeSet
     today: date
     sources: list[dict[str, Any]] = field(default_factory=list)
-    schedules: tuple[ScheduleSnapshot, ...] = ()
     locks: list[Issue] = field(default_factory=list)
 
     @property
@@ -103,4 +100,4 @@ def plan_run(
         view = build_view(directory, ctx.changes, today)
         plan_lessons(ctx, schedules, view, duty_user)
     locks = check_locks(ctx.changes, sources.register, schedules, directory, settings, today)
-    return Plan(ctx.changes, today, sources.describe(), tuple(schedules), locks)
+    return Plan(ctx.changes, today, sources.describe(), locks)
