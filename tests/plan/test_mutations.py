@@ -8,6 +8,8 @@ few on SQLite, where a run that stops or is held must leave the stored directory
 
 from __future__ import annotations
 
+import json
+import shutil
 from pathlib import Path
 from typing import Any
 
@@ -98,3 +100,22 @@ def test_the_mutation_helpers_find_every_person_and_duty_of_the_example() -> Non
     assert all(is_readable(Person, p) for p in persons)
     assert all(is_readable(Duty, d) for d in duties)
     assert may_end(files, files, JUDGED_FILES) == set()
+
+
+def test_r3_1_a_group_listed_twice_once_unreadably_is_left_as_it_is(
+    baseline: Baseline, tmp_path: Path
+) -> None:
+    # Found by the damage above: the readable copy of the record must not make a second group of
+    # the name beside the one its unreadable copy leaves as it is.
+    bundle = tmp_path / "bundle"
+    shutil.copytree(EXAMPLE_BUNDLE, bundle)
+    groups = json.loads((bundle / "groups.json").read_text(encoding="utf-8"))
+    groups["data"].insert(0, {**groups["data"][0], "displayName": None})
+    (bundle / "groups.json").write_text(json.dumps(groups), encoding="utf-8")
+    directory = PlanDirectory(baseline.state)
+    result = directory.sync(bundle)
+    assert result.status == "applied"
+    assert not any(result.changes["classes"].values())
+    assert not any(result.changes["groups"].values())
+    assert [i.code for i in result.issues if i.code == "invalid-record"] == ["invalid-record"]
+    assert directory.export() == baseline.export

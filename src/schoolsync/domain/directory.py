@@ -1,11 +1,15 @@
 """The directory's current state as plain, mutable rows: what the planner compares against.
 
-Loaded once per run by :mod:`schoolsync.store.load`, keyed the way the rules look things up.
+Loaded once per run by :mod:`schoolsync.store.load`, keyed the way the rules look things up. A
+run's lessons may instead be loaded one source at a time, while the planner compares that source
+(:meth:`Directory.lessons_of`): a big school year has millions, and they then never all wait in
+memory at once.
 """
 
 from __future__ import annotations
 
 from collections import defaultdict
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import date, datetime
 from typing import Any
@@ -149,6 +153,25 @@ class Directory:
     register_counts: dict[str, int] = field(default_factory=dict)
     # User id to the ids of the accounts merged straight into it (``user merge``).
     merged_from: dict[str, list[str]] = field(default_factory=dict)
+    # Loads one source's lessons, by source key, when they are asked for (set by the store for a
+    # run; ``lessons`` is then empty). None: every lesson the run compares with is in ``lessons``.
+    lesson_loader: Callable[[str], dict[str, LessonRow]] | None = field(
+        default=None, compare=False, repr=False
+    )
+    _lessons_by_source: dict[str, dict[str, LessonRow]] | None = field(
+        default=None, init=False, compare=False, repr=False
+    )
+
+    def lessons_of(self, source: str) -> dict[str, LessonRow]:
+        """One source's lessons, by source key, in the order the directory holds them."""
+        if self.lesson_loader is not None:
+            return self.lesson_loader(source)
+        if self._lessons_by_source is None:  # grouped once, not once per source
+            grouped: dict[str, dict[str, LessonRow]] = defaultdict(dict)
+            for (src, key), row in self.lessons.items():
+                grouped[src][key] = row
+            self._lessons_by_source = grouped
+        return self._lessons_by_source.get(source, {})
 
     def links_by_user(self) -> dict[str, dict[tuple[str, str], LinkRow]]:
         """Links grouped by user id, keyed by (school id, role)."""

@@ -166,14 +166,19 @@ def _load_and_plan(
     store: Store, read: Snapshot, settings: Settings, today: date, stage: StageCallback
 ) -> Plan:
     """Load the directory and plan the run against it; the caller holds the run lock. The
-    directory's picture is let go when the plan is made."""
+    directory's picture is let go when the plan is made.
+
+    The lessons are read source by source while the plan compares each (so a big schedule's
+    never all wait in memory), through the same connection; the run lock keeps every writer
+    out until the run ends, so they are read as they were when the rest was.
+    """
     advance = stage("Loading the directory", 1)
     with store.connect() as conn:
-        directory = load_directory(conn, lesson_sources(read))
-    advance(1)
-    advance = stage("Planning", 1)
-    plan = plan_run(read, directory, settings, today)
-    advance(1)
+        directory = load_directory(conn, lesson_sources(read), by_source=True)
+        advance(1)
+        advance = stage("Planning", 1)
+        plan = plan_run(read, directory, settings, today)
+        advance(1)
     return plan
 
 

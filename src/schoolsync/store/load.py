@@ -5,8 +5,8 @@ Rows come through the driver in partitions and become the directory's row types 
 no Python code runs per row. What repeats is held once: strings that many rows share (the ids of
 schools, groups and users in other tables, sources, subjects, rooms), dates and times (SQLite
 stores them as text; they are parsed once per distinct value) and lists of signatures or codes
-(decoded once per distinct list; every row still gets a list of its own). That keeps the picture
-of a big directory small.
+(decoded once per distinct list; every row still gets a list of its own, but lessons, which are
+never changed in place, share one). That keeps the picture of a big directory small.
 """
 
 from __future__ import annotations
@@ -56,6 +56,10 @@ class _Values:
         self.shared: Convert = lambda col: tuple(map(share, col, col))
         texts = Memo(lambda text: tuple(share(v, v) for v in _decode(text)))
         self.strings_list: Convert = lambda col: tuple(map(list, map(texts.__getitem__, col)))
+        # Lessons are the directory's most numerous rows and are never changed in place (an
+        # update replaces a value), so their rows share one list per distinct list.
+        lists = Memo(lambda text: list(texts[text]))
+        self.shared_list: Convert = lambda col: tuple(map(lists.__getitem__, col))
         self.json: Convert = lambda col: tuple(map(_decode, col))
         self.flag: Convert | None = (lambda col: tuple(map(bool, col))) if sqlite else None
         if sqlite:
@@ -67,7 +71,7 @@ class _Values:
 
     def is_json(self, convert: Convert | None) -> bool:
         """Whether a column's converter expects JSON text."""
-        return convert is self.json or convert is self.strings_list
+        return convert in (self.json, self.strings_list, self.shared_list)
 
 
 def _columns(
@@ -125,12 +129,17 @@ def _keyed(rows: Iterable[Any], *keys: Column) -> Iterator[tuple[Any, Any]]:
     return zip(keys[0] if len(keys) == 1 else zip(*keys, strict=True), rows, strict=True)
 
 
-def load_directory(conn: Connection, lesson_sources: Collection[str] = ()) -> Directory:
+def load_directory(
+    conn: Connection, lesson_sources: Collection[str] = (), *, by_source: bool = False
+) -> Directory:
     """Read schools, units, users, links, groups, memberships, and the lessons of some sources.
 
     Args:
         conn: An open connection.
         lesson_sources: The schedule sources whose lessons the run compares with.
+        by_source: Leave the lessons in the database until the planner asks for a source's
+            (:meth:`Directory.lessons_of`), through ``conn``, which must then stay open until
+            the plan is made.
 
     Returns:
         The directory state, keyed for the planner.
@@ -179,20 +188,32 @@ def load_directory(conn: Connection, lesson_sources: Collection[str] = ()) -> Di
     ls = t.lessons.c
     for source, count in conn.execute(select(ls.source, func.count()).group_by(ls.source)):
         d.lesson_counts[source] = count
-    if lesson_sources:
-        when = v.datetime
-        lesson_cols = [
-            ("id", None), ("source", shared), ("source_key", None), ("school_id", shared),
-            ("group_name", shared), ("group_id", shared), ("class_id", shared),
-            ("subject", shared), ("teachers", v.strings_list), ("start", when), ("end", when),
-            ("room", shared), ("cancelled", flag), ("removed", flag), ("problem", shared),
-        ]  # fmt: skip
-        sources = tuple(sorted(lesson_sources))
-        mark = "?" if conn.dialect.paramstyle == "qmark" else "%s"
-        where = f" WHERE source IN ({', '.join([mark] * len(sources))})"
-        for c in _columns(conn, v, t.lessons, lesson_cols, where, sources):
-            d.lessons.update(_keyed(map(LessonRow, *c), c[1], c[2]))
+    if lesson_sources and by_source:
+        wanted = frozenset(lesson_sources)
+        d.lesson_loader = lambda source: (
+            {row.source_key: row for row in _lessons(conn, v, (source,))}
+            if source in wanted
+            else {}
+        )
+    elif lesson_sources:
+        d.lessons.update(((r.source, r.source_key), r) for r in _lessons(conn, v, lesson_sources))
     return d
+
+
+def _lessons(conn: Connection, v: _Values, sources: Collection[str]) -> Iterator[LessonRow]:
+    """The lessons of some sources, in the order the table holds them."""
+    shared, flag, when = v.shared, v.flag, v.datetime
+    lesson_cols = [
+        ("id", None), ("source", shared), ("source_key", None), ("school_id", shared),
+        ("group_name", shared), ("group_id", shared), ("class_id", shared),
+        ("subject", shared), ("teachers", v.shared_list), ("start", when), ("end", when),
+        ("room", shared), ("cancelled", flag), ("removed", flag), ("problem", shared),
+    ]  # fmt: skip
+    chosen = tuple(sorted(sources))
+    mark = "?" if conn.dialect.paramstyle == "qmark" else "%s"
+    where = f" WHERE source IN ({', '.join([mark] * len(chosen))})"
+    for c in _columns(conn, v, t.lessons, lesson_cols, where, chosen):
+        yield from map(LessonRow, *c)
 
 
 def last_register_counts(conn: Connection) -> dict[str, int]:

@@ -79,7 +79,9 @@ def plan_groups(
     kept_name: dict[GroupKey, GroupRow] = {}  # renamed in the directory, not yet in the register
     used: set[str] = set()
     for key in sorted(wanted):
-        if key in by_key and by_key[key].id not in frozen:
+        if key in by_key:
+            # A frozen group keeps its name: a readable copy of its unreadable record (or
+            # another record of the name) is that group, left as it is, never a second one.
             group_of[key] = by_key[key].id
             used.add(by_key[key].id)
     for key in sorted(set(wanted) - set(group_of)):
@@ -107,7 +109,8 @@ def plan_groups(
         if key in kept_name:
             _update(ctx, kept_name[key], w, name=kept_name[key].name)
         elif key in group_of:
-            _update(ctx, groups[group_of[key]], w)
+            if group_of[key] not in frozen:
+                _update(ctx, groups[group_of[key]], w)
         else:
             group_of[key] = _create(ctx, w)
     archived = set()

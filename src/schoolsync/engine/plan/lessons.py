@@ -9,24 +9,28 @@ are history and are never changed. A run without a schedule source leaves the le
 from __future__ import annotations
 
 import re
-from collections import defaultdict
+from collections.abc import Callable, Iterable
 from dataclasses import fields
-from operator import attrgetter, itemgetter
+from operator import attrgetter
 from typing import Any
 
 from schoolsync.domain.directory import LessonRow
 from schoolsync.domain.schedule import DatedLesson, ScheduleSnapshot
+from schoolsync.engine.plan.changeset import Change
 from schoolsync.engine.plan.context import PlanContext
 from schoolsync.engine.plan.ties import Finding, Linker, Tie
 from schoolsync.engine.plan.view import DirectoryView
 
 _COMPARED = ("school_id", "group_name", "group_id", "class_id", "subject", "teachers", "start",
              "end", "room", "cancelled", "removed", "problem")  # fmt: skip
-# A lesson's fields after its id, source and key, in LessonRow's order: from a wanted row (to
-# make a LessonRow positionally) and from a directory row (to compare the two in one step).
+# A lesson's fields after its id, source and key, in LessonRow's order. A wanted lesson is a
+# tuple of them (a source's lessons are all held at once while it is planned: a tuple is a
+# fraction of a dict), which makes a LessonRow positionally and compares with a directory row's
+# values in one step.
 assert tuple(f.name for f in fields(LessonRow))[3:] == _COMPARED
-_wanted_values = itemgetter(*_COMPARED)
+_GROUP_NAME = _COMPARED.index("group_name")
 _held_values = attrgetter(*_COMPARED)
+Wanted = tuple[Any, ...]  # a lesson's values in _COMPARED order
 _LINE_SUFFIX = re.compile(r"@line[0-9]+$")
 
 
@@ -45,43 +49,70 @@ def plan_lessons(
         duty_user: Register duty id to user id (for SS 12000 lessons' teachers).
     """
     linker = Linker(view)
-    held = _by_source(ctx.directory.lessons)
+    shared = _Shared()
     for snap in schedules:
         ctx.changes.issues.extend(snap.issues)
-        wanted: dict[str, dict[str, Any]] = {}
+        wanted: dict[str, Wanted] = {}
         school = None
         if snap.source != "ss12000":
             school = linker.school_for(snap.school_code, snap.school_name)
         for lesson in snap.lessons:
             if lesson.group_ids:
                 tie = linker.tie_by_id(lesson)
-                teachers = sorted(
+                teachers = shared.names(sorted(
                     {sig for d in lesson.duty_ids if (sig := view.user_signature.get(
                         duty_user.get(d, ""), "")) }
-                )  # fmt: skip
+                ))  # fmt: skip
             else:
                 tie = linker.tie_by_name(school, lesson)
-                teachers = list(lesson.teachers)
-            wanted[lesson.key] = _row(lesson, tie, teachers)
-        _diff(ctx, snap.source, held.get(snap.source, []), wanted, snap.bad_bases)
+                teachers = shared.names(lesson.teachers)
+            wanted[lesson.key] = _row(lesson, tie, teachers, shared.value)
+        held = ctx.directory.lessons_of(snap.source)  # one source's at a time, then let go
+        _diff(ctx, snap.source, held, wanted, snap.bad_bases, shared)
     _report(ctx, linker)
 
 
-def _row(lesson: DatedLesson, tie: Tie, teachers: list[str]) -> dict[str, Any]:
-    return {
-        "school_id": tie.school_id,
-        "group_name": lesson.group_name,
-        "group_id": tie.group_id,
-        "class_id": tie.class_id,
-        "subject": lesson.subject,
-        "teachers": teachers,
-        "start": lesson.start,
-        "end": lesson.end,
-        "room": lesson.room,
-        "cancelled": lesson.cancelled,
-        "removed": False,
-        "problem": tie.problem,
-    }
+class _Shared:
+    """Values that many planned lessons hold alike, one object each: start and end times (a
+    school's lessons begin at a few hours of a few hundred days), lists of signatures and the
+    change log's details of a created lesson (its group). The lessons a run creates (a
+    schedule's first sync creates them all) and their log entries are held until they are
+    written, so they hold these once, as the loaded lessons do (:mod:`schoolsync.store.load`).
+    Lesson rows and log details are never changed in place (an update replaces a value, the log
+    is masked into new dicts), so they may share them.
+    """
+
+    def __init__(self) -> None:
+        self._values: dict[Any, Any] = {}
+        self._lists: dict[tuple[str, ...], list[str]] = {}
+        self._details: dict[str, dict[str, Any]] = {}
+
+    def value(self, value: Any) -> Any:
+        """The one object of a value (equal, hashable)."""
+        return self._values.setdefault(value, value)
+
+    def names(self, names: Iterable[str]) -> list[str]:
+        """The one list of these names, in this order."""
+        key = tuple(names)
+        found = self._lists.get(key)
+        if found is None:
+            found = self._lists[key] = list(key)
+        return found
+
+    def group_details(self, group: str) -> dict[str, Any]:
+        """The change log's details of a lesson created for this group."""
+        found = self._details.get(group)
+        if found is None:
+            found = self._details[group] = {"group": group}
+        return found
+
+
+def _row(lesson: DatedLesson, tie: Tie, teachers: list[str], share: Callable[[Any], Any]) -> Wanted:
+    """A lesson's values as the directory would hold them, in _COMPARED order."""
+    return (
+        tie.school_id, lesson.group_name, tie.group_id, tie.class_id, lesson.subject, teachers,
+        share(lesson.start), share(lesson.end), lesson.room, lesson.cancelled, False, tie.problem,
+    )  # fmt: skip
 
 
 def _of_bad_row(key: str, bad_bases: set[str]) -> bool:
@@ -101,41 +132,33 @@ def _of_bad_row(key: str, bad_bases: set[str]) -> bool:
     return False
 
 
-def _by_source(lessons: dict[tuple[str, str], LessonRow]) -> dict[str, list[LessonRow]]:
-    """The directory's lessons grouped by source (one pass per run, not one per source)."""
-    held: dict[str, list[LessonRow]] = defaultdict(list)
-    for row in lessons.values():
-        held[row.source].append(row)
-    return held
-
-
 def _diff(
     ctx: PlanContext,
     source: str,
-    existing: list[LessonRow],
-    wanted: dict[str, dict[str, Any]],
+    existing: dict[str, LessonRow],
+    wanted: dict[str, Wanted],
     bad_bases: set[str],
+    shared: _Shared,
 ) -> None:
-    """Plan the changes of one source (``existing``: the directory's lessons of it)."""
-    lessons = ctx.directory.lessons
+    """Plan the changes of one source (``existing``: the directory's lessons of it, by key)."""
     today = ctx.today
+    log = ctx.changes.log.append
     for key in sorted(wanted):
         new = wanted[key]
-        row = lessons.get((source, key))
+        row = existing.get(key)
         if row is None:
             lid = ctx.new_id()
-            ctx.changes.lessons.create(LessonRow(lid, source, key, *_wanted_values(new)))
-            ctx.changes.record("lesson", lid, "created", group=new["group_name"])
+            ctx.changes.lessons.create(LessonRow(lid, source, key, *new))
+            log(Change("lesson", lid, "created", shared.group_details(new[_GROUP_NAME])))
             continue
         if row.start.date() < today:
             continue  # a lesson that has happened is history
-        if _wanted_values(new) == _held_values(row):
+        if new == _held_values(row):
             continue  # unchanged (the common case, told in one comparison)
-        changed = {k: v for k, v in new.items() if getattr(row, k) != v}
+        changed = {k: v for k, v in zip(_COMPARED, new, strict=True) if getattr(row, k) != v}
         if changed:
             _update(ctx, row, changed)
-    for row in existing:
-        key = row.source_key
+    for key, row in existing.items():
         gone = key not in wanted and not row.removed and row.start.date() >= today
         if gone and not _of_bad_row(key, bad_bases):  # a row that cannot be read is not gone
             _update(ctx, row, {"removed": True})

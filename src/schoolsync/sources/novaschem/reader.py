@@ -16,6 +16,10 @@ one makes the row a bad row. The source key is ``novaschem:<SchoolID>`` (else th
 file name) and has at most 120 characters: a SchoolID or School that would make it longer makes
 the file unreadable (exit 1), and a file name is shortened. The school year (BaseYear +
 OffsetYear) must lie between 1990 and 2150. Numbers are read as ASCII digits only.
+
+A row's lessons are kept as the row (``RowLessons``), and rows on the same dates share them
+(``_Days``): an export of a big school gives a hundred thousand dated lessons, which a run
+holds until it has planned them.
 """
 
 from __future__ import annotations
@@ -25,7 +29,7 @@ from datetime import date, datetime, timedelta
 from pathlib import Path
 
 from schoolsync.domain.issues import issue
-from schoolsync.domain.schedule import DatedLesson, ScheduleSnapshot
+from schoolsync.domain.schedule import LessonDay, RowLessons, ScheduleSnapshot
 from schoolsync.errors import InputError
 from schoolsync.sources.novaschem.tables import Export, Table, parse
 from schoolsync.sources.novaschem.weeks import dates_on, parse_ranges, parse_weeks
@@ -131,10 +135,33 @@ def read_novaschem(path: Path) -> ScheduleSnapshot:
     year_span = _school_year(export, first_year, display)
     periods = _periods(snap, export, first_year)
     seen: set[str] = set()
+    days = _Days()
     for line, row in lessons.rows:
         snap.rows += 1
-        _expand(snap, export, lessons, line, row, first_year, year_span, periods, seen)
+        _expand(snap, export, lessons, line, row, first_year, year_span, periods, seen, days)
     return snap
+
+
+class _Days:
+    """The dates of a file's rows, each list made once: a school's rows fall on a few patterns
+    of weeks and weekdays (every Monday of the autumn), so rows share them instead of holding
+    their own."""
+
+    def __init__(self) -> None:
+        self._made: dict[tuple[date, ...], tuple[LessonDay, ...]] = {}
+
+    def of(self, dates: list[date]) -> tuple[LessonDay, ...]:
+        """Each date's midnight and ISO week (as the lesson keys write it)."""
+        key = tuple(dates)
+        found = self._made.get(key)
+        if found is None:
+            found = self._made[key] = tuple(_day(d) for d in dates)
+        return found
+
+
+def _day(day: date) -> LessonDay:
+    year, week, _ = day.isocalendar()
+    return datetime.combine(day, datetime.min.time()), f"{year}-W{week:02d}"
 
 
 def _source_key(export: Export, code: str | None, name: str | None, path: Path) -> str:
@@ -252,6 +279,7 @@ def _expand(
     year_span: tuple[date, date],
     periods: dict[str, list[tuple[date, date]]],
     seen: set[str],
+    days: _Days,
 ) -> None:
     """Turn one Lesson row into dated lessons, or report it (keeping its earlier lessons)."""
     cell = table.cell
@@ -299,22 +327,9 @@ def _expand(
     teachers = _split(cell(row, F_TEACHER))
     room = cell(row, F_ROOM).strip() or None
     where = f"{snap.path} line {line}"
-    for day in dates:
-        year, week, _ = day.isocalendar()
-        start = datetime.combine(day, datetime.min.time()) + begin
-        for group in groups:
-            snap.lessons.append(
-                DatedLesson(
-                    key=f"{base}|{year}-W{week:02d}|{group}",
-                    group_name=group,
-                    subject=subject,
-                    teachers=teachers,
-                    start=start,
-                    end=start + length,
-                    room=room,
-                    where=where,
-                )
-            )
+    snap.lessons.add_row(
+        RowLessons(base, groups, subject, teachers, room, where, days.of(dates), begin, length)
+    )
 
 
 def _timing(day: str, start: str, length: str) -> tuple[int, timedelta, timedelta] | str:
