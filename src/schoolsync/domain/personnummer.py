@@ -62,9 +62,11 @@ _SHORT_FORM_RE: Final = re.compile(r"([0-9]{2})([0-9]{4})([-+]?)[0-9A-Za-z]{4}",
 
 _DIGITS: Final = frozenset("0123456789")
 _INTERIM_LETTERS: Final = frozenset("TRSUWXJKLMN")
-# Luhn: a digit in a weight-2 position contributes the digit sum of its double.
-_DOUBLED: Final = {str(d): (2 * d) // 10 + (2 * d) % 10 for d in range(10)}
-_SINGLE: Final = {str(d): d for d in range(10)}
+# Luhn: a digit in a weight-2 position contributes the digit sum of its double (as a byte value,
+# for bytes.translate).
+_DOUBLED: Final = bytes.maketrans(
+    b"0123456789", bytes((2 * d) // 10 + (2 * d) % 10 for d in range(10))
+)
 _MASK: Final = "****"
 
 
@@ -134,8 +136,13 @@ def _infer_year(yy: int, separator: str, today: datetime.date) -> int:
 
 
 def _luhn_check_digit(nine: str) -> int:
-    """Return the Luhn check digit for nine ASCII digits (weights 2, 1, 2, ...)."""
-    total = sum(map(_DOUBLED.__getitem__, nine[0::2])) + sum(map(_SINGLE.__getitem__, nine[1::2]))
+    """Return the Luhn check digit for nine ASCII digits (weights 2, 1, 2, ...).
+
+    Summed as bytes (once per person of every read): the doubled digits translated to their
+    digit sums, the others as character codes less ``ord("0")`` each.
+    """
+    digits = nine.encode("ascii")
+    total = sum(digits[0::2].translate(_DOUBLED)) + sum(digits[1::2]) - 4 * ord("0")
     return -total % 10
 
 

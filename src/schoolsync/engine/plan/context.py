@@ -32,18 +32,22 @@ def _make_ids() -> None:
     ms, counter = _clock
     if now > ms:
         ms, counter = now, int(rand[-6:], 16)  # 24 random bits: room for 2**25 more ids
-    head = f"{ms:012x}"
-    head = f"{head[:8]}-{head[8:]}-7"
-    made = []
-    for i in range(0, 12 * _BLOCK, 12):
+    made: list[str] = []
+    while len(made) < _BLOCK:
         counter += 1
         if counter >= 1 << 26:  # cannot happen at any realistic rate; keep the order anyway
             ms, counter = ms + 1, 0
-            head = f"{ms:012x}"
-            head = f"{head[:8]}-{head[8:]}-7"
-        made.append(
-            f"{head}{counter >> 14:03x}-{0x8000 | (counter & 0x3FFF):04x}-{rand[i : i + 12]}"
-        )
+        # The ids up to the next step of the counter's high 12 bits share their first 24
+        # characters: those are formatted once (a run makes a million ids).
+        n = min(_BLOCK - len(made), (1 << 14) - (counter & 0x3FFF))
+        head = f"{ms:012x}"
+        prefix = f"{head[:8]}-{head[8:]}-7{counter >> 14:03x}-"
+        low, at = 0x8000 | (counter & 0x3FFF), 12 * len(made)
+        made += [
+            f"{prefix}{variant:04x}-{rand[i : i + 12]}"
+            for variant, i in zip(range(low, low + n), range(at, at + 12 * n, 12), strict=True)
+        ]
+        counter += n - 1
     _clock[:] = [ms, counter]
     made.reverse()
     _ids[:0] = made

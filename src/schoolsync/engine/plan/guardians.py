@@ -48,15 +48,25 @@ def plan_guardianships(
         frozen_users: User ids to leave as they are.
     """
     wanted: dict[tuple[str, str], str] = {}
+    students = {pid for pid, mine in people.links.items() for _, role in mine if role == "student"}
     for sid, (student, _) in people.valid.items():
-        if sid not in user_of or not any(r == "student" for _, r in people.links.get(sid, {})):
+        if sid not in user_of or sid not in students:
             continue
         for responsible in student.responsibles:
             gid = responsible.person_id
             if gid in user_of and gid in people.links:
                 wanted[(user_of[gid], user_of[sid])] = responsible.relation_type
     existing = ctx.directory.guardianships
-    for key, relation in sorted(wanted.items()):
+    # Only what changes is sorted (into the order of the change log): at a re-sync, nothing.
+    changing = sorted(
+        key
+        for key, relation in wanted.items()
+        if (row := existing.get(key)) is None
+        or row.relation != relation
+        or row.end_date is not None
+    )
+    for key in changing:
+        relation = wanted[key]
         row = existing.get(key)
         if row is None:
             gid = ctx.new_id()
@@ -68,14 +78,17 @@ def plan_guardianships(
             changed["relation"] = relation
         if row.end_date is not None:
             changed["end_date"] = None
-        if changed:
-            action = "reactivated" if "end_date" in changed else "updated"
-            ctx.changes.guardianships.update(row.id, changed)
-            ctx.changes.record("guardianship", row.id, action, user_id=key[0], student_id=key[1])
-    for key, row in sorted(existing.items()):
-        if key in wanted or not is_open(row.end_date, ctx.today):
-            continue
+        action = "reactivated" if "end_date" in changed else "updated"
+        ctx.changes.guardianships.update(row.id, changed)
+        ctx.changes.record("guardianship", row.id, action, user_id=key[0], student_id=key[1])
+    gone = sorted(
+        key
+        for key, row in existing.items()
+        if key not in wanted and is_open(row.end_date, ctx.today)
+    )
+    for key in gone:
         if key[0] in frozen_users or key[1] in frozen_users:
             continue
+        row = existing[key]
         ctx.changes.guardianships.update(row.id, {"end_date": ctx.yesterday})
         ctx.changes.record("guardianship", row.id, "ended", user_id=key[0], student_id=key[1])

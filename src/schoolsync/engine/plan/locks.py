@@ -109,16 +109,7 @@ def mass_changes(
     today: date,
 ) -> list[Issue]:
     """Schools where too many active users or memberships would end."""
-    active_users: dict[str, set[str]] = defaultdict(set)
-    for (user_id, school_id, _), link in directory.links.items():
-        if is_open(link.end_date, today):
-            active_users[school_id].add(user_id)
     group_school = {g.id: g.school_id for g in directory.groups.values()}
-    active_members: Counter[str] = Counter(
-        group_school[m.group_id]
-        for m in directory.memberships.values()
-        if is_open(m.end_date, today) and m.group_id in group_school
-    )
     ended_users: dict[str, set[str]] = defaultdict(set)
     ended_members: Counter[str] = Counter()
     ended_by_group: Counter[str] = Counter()
@@ -131,6 +122,17 @@ def mass_changes(
             ended_members[group_school[change.details["group_id"]]] += 1
             ended_by_group[change.details["group_id"]] += 1
     found: list[Issue] = []
+    if not ended_users and not ended_members:
+        return found  # nothing ends (a re-sync, usually): no need to count what is active
+    active_users: dict[str, set[str]] = defaultdict(set)
+    for (user_id, school_id, _), link in directory.links.items():
+        if is_open(link.end_date, today):
+            active_users[school_id].add(user_id)
+    active_members: Counter[str] = Counter(
+        group_school[m.group_id]
+        for m in directory.memberships.values()
+        if is_open(m.end_date, today) and m.group_id in group_school
+    )
     for school_id in sorted(set(ended_users) | set(ended_members)):
         name = school_names.get(school_id, school_id)
         pct_u, cnt_u, pct_m, cnt_m = settings.locks.limits(name)

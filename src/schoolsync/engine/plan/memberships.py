@@ -14,8 +14,10 @@ from datetime import date
 
 from schoolsync.domain.directory import MembershipRow, is_open
 from schoolsync.domain.records import Duty
+from schoolsync.engine.plan.changeset import Change
 from schoolsync.engine.plan.context import PlanContext
 from schoolsync.engine.plan.groups import WORD, GroupOutcome
+from schoolsync.engine.plan.people import Span
 from schoolsync.engine.plan.users import UserOutcome
 from schoolsync.engine.plan.wanted_groups import (
     GroupKey,
@@ -97,35 +99,46 @@ def wanted_memberships(
     duty_end = {d.id: d.end_date for d in ctx.snapshot.duties}
     mentors = _mentors(ctx, users)
     out: dict[MemberKey, Period] = {}
-
-    def add(key: MemberKey, period: Period) -> None:
-        old = out.get(key)
-        out[key] = period if old is None else cover(old, period)
-
+    # The loops below run once per member (a million at the largest size): the lookups they
+    # repeat are bound once, and ``add`` is written out in place.
+    user_of = users.user_of
+    get = out.get
+    no_links: dict[tuple[str, str], Span] = {}
     for key, w in wanted.items():
         gid = groups.group_of[key]
         if gid in groups.frozen:
             continue
-        for pid, (start, end) in w.students.items():
-            uid = users.user_of.get(pid)
+        role = w.member_role
+        as_student = role == "student"
+        school_link = (w.school_id, "student")
+        for pid, period in w.students.items():
+            uid = user_of.get(pid)
             if uid is None:
                 continue
-            if w.member_role == "student":
-                link = links.get(pid, {}).get((w.school_id, "student"))
+            if as_student:
+                link = links.get(pid, no_links).get(school_link)
                 if link is None:
                     continue  # not a student of this school (R3.2): no membership
-                end = _min_end(end, link.end)
-            add((gid, uid, w.member_role), (start, end))
+                if link.end is not None and (period[1] is None or link.end < period[1]):
+                    period = (period[0], link.end)
+            member = (gid, uid, role)
+            old = get(member)
+            out[member] = period if old is None else cover(old, period)
         for duty_id, (start, end) in w.teachers:
-            uid = users.user_of.get(teacher.get(duty_id, ""))
+            uid = user_of.get(teacher.get(duty_id, ""))
             if uid is not None:
-                add((gid, uid, "teacher"), (start, _min_end(end, duty_end.get(duty_id))))
+                member = (gid, uid, "teacher")
+                period = (start, _min_end(end, duty_end.get(duty_id)))
+                old = get(member)
+                out[member] = period if old is None else cover(old, period)
         source = ctx.mentor_source.get(w.school_id, ctx.settings.sync.mentor_source)
         if w.kind in ("class", "mentor") and w.register_id == w.source_id and source != "none":
             for pid, period in mentors.get(w.source_id, []):
-                uid = users.user_of.get(pid)
+                uid = user_of.get(pid)
                 if uid is not None:
-                    add((gid, uid, "mentor"), period)
+                    member = (gid, uid, "mentor")
+                    old = get(member)
+                    out[member] = period if old is None else cover(old, period)
     return out
 
 
@@ -150,23 +163,40 @@ def plan_memberships(
         if pid in users.user_of
     }
     today = ctx.today
-    for key in sorted(wanted):
-        start, end = wanted[key]
-        row = existing.get(key)
+    new_id = ctx.new_id
+    create = ctx.changes.memberships.create
+    log = ctx.changes.log.append
+    # Only what changes is sorted (into the order of the change log): at a re-sync, nothing.
+    get = existing.get
+    changing: list[MemberKey] = []
+    held = 0  # existing memberships the register still has
+    for key, (start, end) in wanted.items():
+        row = get(key)
         if row is None:
-            mid = ctx.new_id()
-            ctx.changes.memberships.create(MembershipRow(mid, key[0], key[1], key[2], start, end))
-            ctx.changes.record("membership", mid, "created", group_id=key[0], user_id=key[1],
-                               role=key[2])  # fmt: skip
+            changing.append(key)
+            continue
+        held += 1
+        if row.start_date != start or row.end_date != end:
+            changing.append(key)
+    changing.sort()
+    for key in changing:
+        start, end = wanted[key]
+        row = get(key)
+        if row is None:
+            mid = new_id()
+            create(MembershipRow(mid, key[0], key[1], key[2], start, end))
+            details = {"group_id": key[0], "user_id": key[1], "role": key[2]}
+            log(Change("membership", mid, "created", details))  # ``record``, unpacked
             continue
         changed = {
             k: v for k, v in (("start_date", start), ("end_date", end)) if getattr(row, k) != v
         }
-        if changed:
-            was, now = is_open(row.end_date, today), is_open(end, today)
-            action = "updated" if was == now else ("ended" if was else "reactivated")
-            _update(ctx, row.id, key, changed, action, row.start_date, row.end_date)
-    for key, row in existing.items():
+        was, now = is_open(row.end_date, today), is_open(end, today)
+        action = "updated" if was == now else ("ended" if was else "reactivated")
+        _update(ctx, row.id, key, changed, action, row.start_date, row.end_date)
+    # Memberships the register no longer has are ended, in the directory's order; when the
+    # register still has all of them (a re-sync, usually), there is nothing to look for.
+    for key, row in existing.items() if held < len(existing) else ():
         if key in wanted or not is_open(row.end_date, today):
             continue
         if row.group_id in groups.frozen or row.user_id in users.frozen:

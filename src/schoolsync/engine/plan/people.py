@@ -199,13 +199,15 @@ class _UnitMiss:
     duties: int = 0
 
 
-def _add(links: dict[tuple[str, str], Span], key: tuple[str, str], span: Span) -> None:
+def _add(
+    links: dict[tuple[str, str], Span], key: tuple[str, str], start: date | None, end: date | None
+) -> None:
+    """Add a period to a person's link, or widen the link to cover it."""
     existing = links.get(key)
     if existing is None:
-        links[key] = Span(span.start, span.end, span.signature)
+        links[key] = Span(start, end)
     else:
-        existing.widen(span.start, span.end)
-        existing.signature = existing.signature or span.signature
+        existing.widen(start, end)
 
 
 def wanted_links(ctx: PlanContext, people: People) -> None:
@@ -220,7 +222,8 @@ def wanted_links(ctx: PlanContext, people: People) -> None:
     links: dict[str, dict[tuple[str, str], Span]] = defaultdict(dict)
     active = {pid for pid, (p, _) in people.valid.items() if p.person_status == "Aktiv"}
 
-    for pid in sorted(active):
+    order = sorted(active)
+    for pid in order:
         person, _ = people.valid[pid]
         for enrolment in person.enrolments:
             if enrolment.cancelled or enrolment.unit_id in ctx.departure_units:
@@ -232,12 +235,16 @@ def wanted_links(ctx: PlanContext, people: People) -> None:
                     if enrolment.unit_id not in ctx.snapshot.units:
                         people.keep_roles.setdefault(pid, set()).add("student")
                 continue
-            _add(links[pid], (school, "student"), Span(enrolment.start_date, enrolment.end_date))
+            _add(links[pid], (school, "student"), enrolment.start_date, enrolment.end_date)
     for placement in ctx.snapshot.placements:
         school = ctx.unit_school.get(placement.unit_id)
         if placement.child_id in active and school is not None:
-            span = Span(placement.start_date, placement.end_date)
-            _add(links[placement.child_id], (school, "student"), span)
+            _add(
+                links[placement.child_id],
+                (school, "student"),
+                placement.start_date,
+                placement.end_date,
+            )
 
     staff: dict[tuple[str, str], tuple[Span, bool]] = {}
     seen_signatures: dict[str, dict[str, str]] = defaultdict(dict)  # person -> unit key -> sig
@@ -269,7 +276,7 @@ def wanted_links(ctx: PlanContext, people: People) -> None:
         links[pid][(school, "teacher" if teaches else "staff")] = span
 
     _report_signature_conflicts(ctx, people, seen_signatures)
-    _guardian_links(ctx, people, links, active)
+    _guardian_links(ctx, people, links, active, order)
     people.links = {pid: mine for pid, mine in links.items() if mine}
     _report_misses(ctx, misses)
 
@@ -288,9 +295,14 @@ def _guardian_links(
     people: People,
     links: dict[str, dict[tuple[str, str], Span]],
     active: set[str],
+    order: list[str],
 ) -> None:
+    """Guardians' links: at their students' schools, while the student is there (``order``:
+    the active persons, sorted)."""
     missing: set[str] = set()
-    for sid in sorted(active - people.protected_ids):
+    for sid in order:
+        if sid in people.protected_ids:
+            continue
         student, _ = people.valid[sid]
         schools = [(s, span) for (s, role), span in links[sid].items() if role == "student"]
         if not schools:
@@ -314,7 +326,7 @@ def _guardian_links(
             if gid not in active or gid in people.protected_ids:
                 continue
             for school, span in schools:
-                _add(links[gid], (school, "guardian"), Span(span.start, span.end))
+                _add(links[gid], (school, "guardian"), span.start, span.end)
 
 
 def _report_misses(ctx: PlanContext, misses: dict[str, _UnitMiss]) -> None:

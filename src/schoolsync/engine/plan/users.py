@@ -90,26 +90,28 @@ def plan_users(ctx: PlanContext) -> UserOutcome:
 
     tf_users = _tf_index(directory, people, frozen)
     user_of: dict[str, str] = {}  # register id -> user id
+    taken: set[str] = set()  # the user ids in user_of, to look up without a scan
     created: list[tuple[str, Person, CivicNo]] = []
     for pid in sorted(people.valid):
         person, civic = people.valid[pid]
         user: UserRow | None = by_civic.get(civic.value)
         if user is None and person.is_protected:
-            user = _protected_account(people, pid, by_civic, by_register.get(pid, []), user_of)
+            user = _protected_account(people, pid, by_civic, by_register.get(pid, []), taken)
         elif user is None:
-            user = _rekey_candidate(ctx, people, by_register.get(pid, []), user_of, person, civic)
-            user = user or _tf_merge_candidate(ctx, tf_users, user_of, person, civic)
+            user = _rekey_candidate(ctx, people, by_register.get(pid, []), taken, person, civic)
+            user = user or _tf_merge_candidate(ctx, tf_users, taken, person, civic)
         if user is not None:
             user_of[pid] = user.id
+            taken.add(user.id)
             if user.id in frozen:
                 continue  # a record of theirs could not be read: leave them as they are
             _plan_known_user(ctx, people, user, person, civic, existing.get(user.id, {}), kept)
         elif any(is_open(span.end, ctx.today) for span in people.links.get(pid, {}).values()):
             user_of[pid] = _plan_new_user(ctx, people, person, civic)
+            taken.add(user_of[pid])
             created.append((user_of[pid], person, civic))
 
-    matched = set(user_of.values())
-    absent = [u for u in directory.users.values() if u.id not in matched and u.id not in frozen]
+    absent = [u for u in directory.users.values() if u.id not in taken and u.id not in frozen]
     if "persons" in ctx.snapshot.unidentified:
         ctx.report(
             "absence-ending-suspended",
@@ -222,10 +224,9 @@ def _protected_account(
     pid: str,
     by_civic: dict[str, UserRow],
     by_register: list[UserRow],
-    user_of: dict[str, str],
+    taken: set[str],
 ) -> UserRow | None:
     """The account a protected person had before (by register id or real number), if any."""
-    taken = set(user_of.values())
     candidates = [*by_register, by_civic.get(people.protected_civic_of.get(pid, ""))]
     return next((u for u in candidates if u is not None and u.id not in taken), None)
 
@@ -249,18 +250,18 @@ def _tf_index(
 def _tf_merge_candidate(
     ctx: PlanContext,
     tf_users: dict[tuple[str, str, Any], list[UserRow]],
-    user_of: dict[str, str],
+    taken: set[str],
     person: Person,
     civic: CivicNo,
 ) -> UserRow | None:
     """R1.5: a new number whose names and birth date equal one TF user who left the register."""
-    if civic.kind == "tf":
+    if civic.kind == "tf" or not tf_users:
         return None
     birth = person.birth_date or civic.birth_date
     candidates = [
         u
         for u in tf_users.get(_tf_key(person.given_name, person.family_name, birth), [])
-        if u.id not in user_of.values()
+        if u.id not in taken
     ]
     if len(candidates) != 1:
         return None
@@ -282,6 +283,8 @@ def _report_possible_civic_changes(
     ctx: PlanContext, ended: list[UserRow], created: list[tuple[str, Person, CivicNo]]
 ) -> None:
     """R1.6: one user ends and another with equal names and birth date is created."""
+    if not ended:
+        return  # a first sync creates everyone and ends nobody
     gone: dict[tuple[str, str, Any], list[UserRow]] = defaultdict(list)
     for user in ended:
         gone[_tf_key(user.given_name, user.family_name, user.birth_date)].append(user)
@@ -312,7 +315,7 @@ def _rekey_candidate(
     ctx: PlanContext,
     people: People,
     candidates: list[UserRow],
-    user_of: dict[str, str],
+    taken: set[str],
     person: Person,
     civic: CivicNo,
 ) -> UserRow | None:
@@ -320,7 +323,7 @@ def _rekey_candidate(
     if len(candidates) != 1:
         return None
     user = candidates[0]
-    if user.id in user_of.values() or user.civic_no in people.read_civics:
+    if user.id in taken or user.civic_no in people.read_civics:
         return None
     if user.protected:
         return user  # its key is a pseudonym: nothing to tell
@@ -362,6 +365,54 @@ def _plan_known_user(
     links: dict[tuple[str, str], LinkRow],
     kept: set[tuple[str, str, str]],
 ) -> None:
+    changed: dict[str, Any] = {}
+    if not _is_current(people, user, person, civic):
+        changed = _changed_fields(ctx, people, user, person, civic)
+    keep = people.keep_roles.get(person.id, set())
+    status = _plan_links(ctx, user.id, people.links.get(person.id, {}), links, kept, keep)
+    _set_status(ctx, user, status, changed)
+
+
+def _is_current(people: People, user: UserRow, person: Person, civic: CivicNo) -> bool:
+    """Whether the user already holds what the register says, so nothing of theirs changes.
+
+    The common case of a re-sync, for every user: one tuple compare, before
+    :func:`_changed_fields` builds the register's values and a dict of the differences.
+    """
+    if person.is_protected or user.protected:
+        return False
+    if (person.email and not user.email) or (person.mobile and not user.mobile):
+        return False  # R2.2: a contact detail to fill
+    held = (
+        user.civic_no,
+        user.register_id,
+        user.given_name,
+        user.middle_name,
+        user.family_name,
+        user.birth_date,
+        user.sex,
+        user.signature,
+        user.identifiers,
+        user.addresses,
+    )
+    return held == (
+        civic.value,
+        person.id,
+        person.given_name,
+        person.middle_name,
+        person.family_name,
+        person.birth_date or civic.birth_date,
+        person.sex,
+        people.signatures.get(person.id),
+        person.identifiers,
+        list(person.addresses),
+    )
+
+
+def _changed_fields(
+    ctx: PlanContext, people: People, user: UserRow, person: Person, civic: CivicNo
+) -> dict[str, Any]:
+    """The user's fields the register changes (R2.1, R2.2, R11), with the change-log entry."""
     values = _register_values(person, civic, people)
     changed: dict[str, Any] = {}
     if user.civic_no != civic.value:
@@ -391,9 +442,7 @@ def _plan_known_user(
             else {name: [getattr(user, name), new] for name, new in changed.items()}
         )
         ctx.changes.record("user", user.id, "updated", **details)
-    keep = people.keep_roles.get(person.id, set())
-    status = _plan_links(ctx, user.id, people.links.get(person.id, {}), links, kept, keep)
-    _set_status(ctx, user, status, changed)
+    return changed
 
 
 def _set_status(ctx: PlanContext, user: UserRow, status: str, changed: dict[str, Any]) -> None:
@@ -459,15 +508,15 @@ def _plan_links(
                 "user_school", link_id, "created", user_id=user_id, school_id=key[0], role=key[1]
             )
             continue
+        if (row.start_date, row.end_date, row.signature) == (span.start, span.end, span.signature):
+            continue  # the common case of a re-sync: nothing to compare further
         new = {"start_date": span.start, "end_date": span.end, "signature": span.signature}
         changed = {k: v for k, v in new.items() if getattr(row, k) != v}
-        if changed:
-            was_open, now_open = is_open(row.end_date, today), is_open(span.end, today)
-            action = "updated" if was_open == now_open else ("ended" if was_open else "reactivated")
-            _update_link(ctx, row, changed, action)
-    for key, row in sorted(existing.items()):
-        if key in wanted:
-            continue
+        was_open, now_open = is_open(row.end_date, today), is_open(span.end, today)
+        action = "updated" if was_open == now_open else ("ended" if was_open else "reactivated")
+        _update_link(ctx, row, changed, action)
+    for key in sorted(key for key in existing if key not in wanted):  # usually none
+        row = existing[key]
         keep = (
             (keep_staff and key[1] in STAFF_ROLES)
             or (keep_students and key[1] == "student")

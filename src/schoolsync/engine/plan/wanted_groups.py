@@ -80,10 +80,17 @@ def render_name(template: str, **values: str) -> str:
 
 
 def cover(a: Period, b: Period) -> Period:
-    """The smallest period covering both (None = open)."""
-    starts = [d for d in (a[0], b[0]) if d is not None]
-    end = None if a[1] is None or b[1] is None else max(a[1], b[1])
-    return (min(starts) if starts else None, end)
+    """The smallest period covering both (None = open).
+
+    Called once per membership of every group: written without temporary lists.
+    """
+    start, other = a[0], b[0]
+    if start is None or (other is not None and other < start):
+        start = other
+    end, other = a[1], b[1]
+    if end is not None and (other is None or other > end):
+        end = other
+    return (start, end)
 
 
 def _members(group: Group) -> dict[str, Period]:
@@ -109,6 +116,15 @@ class _Sources:
     groups: dict[str, Group]
     school_of: dict[str, str]
     activities: dict[str, list[Activity]]
+    members: dict[str, dict[str, Period]] = field(default_factory=dict)
+
+    def members_of(self, group: Group) -> dict[str, Period]:
+        """The group's members (:func:`_members`), made once per group: a class and the groups
+        generated from it share them, and nothing changes them once made."""
+        found = self.members.get(group.id)
+        if found is None:
+            found = self.members[group.id] = _members(group)
+        return found
 
 
 def wanted_groups(ctx: PlanContext) -> tuple[dict[GroupKey, WantedGroup], set[GroupKey]]:
@@ -216,7 +232,7 @@ def _class(ctx: PlanContext, src: _Sources, group: Group, acts: list[Activity]) 
         start=group.start_date,
         end=group.end_date,
         activities=[a.name for a in acts],
-        students=_members(group),
+        students=src.members_of(group),
         teachers=_teachers(acts),
     )
 
@@ -224,7 +240,7 @@ def _class(ctx: PlanContext, src: _Sources, group: Group, acts: list[Activity]) 
 def _plain(
     ctx: PlanContext, src: _Sources, group: Group, kind: str, acts: list[Activity]
 ) -> WantedGroup:
-    students = _members(group)
+    students = src.members_of(group)
     syllabus = next((s for a in acts if (s := _syllabus(ctx, a)) is not None), None)
     span = (
         _student_span(students, (group.start_date, group.end_date))
@@ -251,7 +267,7 @@ def _plain(
 def _generated(
     src: _Sources, group: Group, activity: Activity, name: str, syllabus: Syllabus | None
 ) -> WantedGroup:
-    students = _members(group)
+    students = src.members_of(group)
     span = _student_span(students, (group.start_date, group.end_date))
     return WantedGroup(
         school_id=src.school_of[group.id],
