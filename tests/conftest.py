@@ -30,6 +30,14 @@ from schoolsync.engine.run import RunResult, sync
 from schoolsync.export import export_directory
 from schoolsync.store.db import Store
 
+
+def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
+    """The long tests first (kill, corpus, property: marked slow), the rest after them in their
+    order: with several workers (pytest-xdist) they then run beside the short ones instead of
+    alone at the end."""
+    items.sort(key=lambda item: item.get_closest_marker("slow") is None)
+
+
 TODAY = date(2025, 10, 15)
 PG_ENV = "SCHOOLSYNC_TEST_POSTGRES_URL"
 REQUIRE_PG = os.environ.get("SCHOOLSYNC_REQUIRE_POSTGRES") == "1"
