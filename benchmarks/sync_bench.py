@@ -119,24 +119,61 @@ class Measure:
     output: str
 
 
-def run_measured(args: list[str]) -> Measure:
-    """Run a command in a child process; its wall time and peak RSS (``ru_maxrss`` of wait4)."""
-    with (
-        tempfile.TemporaryFile("w+", encoding="utf-8") as out,
-        tempfile.TemporaryFile("w+", encoding="utf-8") as err,
-    ):
+# Linux starts a child's peak RSS (``ru_maxrss``) at the RSS of the process that forked it, so a
+# step started by this benchmark, which holds a floor's rows by then, would be reported as
+# needing at least that. Every step is therefore started by a small process of its own, made
+# when the benchmark starts and still small: it runs each command it is sent and answers with
+# the command's exit status, wall time and peak RSS.
+_SPAWNER = """
+import json, os, subprocess, sys, time
+for line in sys.stdin:
+    job = json.loads(line)
+    with open(job["out"], "w") as out, open(job["err"], "w") as err:
         start = time.perf_counter()
-        proc = subprocess.Popen(args, stdout=out, stderr=err, text=True)
+        proc = subprocess.Popen(job["args"], stdout=out, stderr=err)
         _, status, usage = os.wait4(proc.pid, 0)
         seconds = time.perf_counter() - start
-        proc.returncode = os.waitstatus_to_exitcode(status)
-        out.seek(0)
-        err.seek(0)
-        if proc.returncode != 0:
+    answer = {"code": os.waitstatus_to_exitcode(status), "seconds": seconds,
+              "peak_kb": usage.ru_maxrss}
+    print(json.dumps(answer), flush=True)
+"""
+
+
+class _Spawner:
+    """The small process that starts every measured step (see _SPAWNER)."""
+
+    def __init__(self) -> None:
+        self._proc: subprocess.Popen[str] | None = None
+
+    def run(self, args: list[str], out: str, err: str) -> dict[str, Any]:
+        if self._proc is None:
+            self._proc = subprocess.Popen(
+                [sys.executable, "-c", _SPAWNER], stdin=subprocess.PIPE, stdout=subprocess.PIPE,
+                text=True,
+            )  # fmt: skip
+        assert self._proc.stdin is not None and self._proc.stdout is not None
+        self._proc.stdin.write(json.dumps({"args": args, "out": out, "err": err}) + "\n")
+        self._proc.stdin.flush()
+        answer: dict[str, Any] = json.loads(self._proc.stdout.readline())
+        return answer
+
+
+SPAWNER = _Spawner()
+
+
+def run_measured(args: list[str]) -> Measure:
+    """Run a command in a child process; its wall time and peak RSS (``ru_maxrss`` of wait4),
+    started by the spawner so that the peak is the command's own."""
+    with tempfile.TemporaryDirectory() as folder:
+        out, err = os.path.join(folder, "out"), os.path.join(folder, "err")
+        answer = SPAWNER.run(args, out, err)
+        if answer["code"] != 0:
             raise SystemExit(
-                f"command failed ({proc.returncode}): {' '.join(args)}\n{err.read()[-4000:]}"
+                f"command failed ({answer['code']}): {' '.join(args)}\n"
+                f"{Path(err).read_text(encoding='utf-8', errors='replace')[-4000:]}"
             )
-        return Measure(seconds, usage.ru_maxrss / 1024, out.read())
+        text = Path(out).read_text(encoding="utf-8")
+        return Measure(answer["seconds"], answer["peak_kb"] / 1024, text)
 
 
 def schoolsync(db_url: str | None, *args: str) -> list[str]:
