@@ -2,7 +2,8 @@
 
 For each size and database it runs five steps, each a fresh ``schoolsync sync --json`` process
 (the CLI, so the benchmark does not depend on the engine's modules), and records the wall time
-(process start included) and the peak RSS (``ru_maxrss`` from ``wait4``):
+(process start included) and the peak RSS (``ru_maxrss`` from ``wait4``; each step is started by
+a small spawner process, so the peak is the step's own):
 
   first        first sync of the register (SS 12000 bundle) into an empty directory
   noop         no-op re-sync of the same register (writes only its run record and issues)

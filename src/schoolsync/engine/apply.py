@@ -12,9 +12,9 @@ together or not at all.
 from __future__ import annotations
 
 from collections import defaultdict
-from collections.abc import Callable, Iterable, Iterator, Sequence
+from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
 from contextlib import contextmanager
-from dataclasses import dataclass, fields
+from dataclasses import dataclass, field, fields
 from datetime import date, datetime
 from operator import attrgetter
 from typing import Any
@@ -55,11 +55,14 @@ class Rows:
     """Rows for one table, column by column: the column names and each column's values.
 
     Values are as the entities hold them (dates, lists, dicts); :func:`insert_rows` converts
-    them for the driver.
+    them for the driver. A column may instead hold what its values are made from, with the
+    function that makes them (``prepare``): they are then made a chunk at a time, as they are
+    written, and never all held at once.
     """
 
     columns: tuple[str, ...]
     data: tuple[list[Any], ...]
+    prepare: Mapping[str, Converter] = field(default_factory=dict)
 
     def __len__(self) -> int:
         return len(self.data[0]) if self.data else 0
@@ -76,7 +79,7 @@ class Rows:
 
     def stamped(self, column: str, value: Any) -> Rows:
         """The rows with one more column holding the same value in every row."""
-        return Rows((*self.columns, column), (*self.data, [value] * len(self)))
+        return Rows((*self.columns, column), (*self.data, [value] * len(self)), self.prepare)
 
 
 def _pk(table: sa.Table) -> sa.Column[Any]:
@@ -112,13 +115,14 @@ def _driver_chunks(
     """The rows as tuples of driver values (JSON encoded, dates formatted for SQLite), a chunk
     at a time (so the converted values of a big load are never all held at once)."""
     converters = [_converter(conn, table.c[name]) for name in rows.columns]
+    prepares = [rows.prepare.get(name) for name in rows.columns]
     for start in range(0, len(rows), _CHUNK):
-        data = [
-            part if convert is None else convert(part)
-            for convert, part in zip(
-                converters, (values[start : start + _CHUNK] for values in rows.data), strict=True
-            )
-        ]
+        data = []
+        for prepare, convert, values in zip(prepares, converters, rows.data, strict=True):
+            part = values[start : start + _CHUNK]
+            if prepare is not None:
+                part = prepare(part)
+            data.append(part if convert is None else convert(part))
         yield list(zip(*data, strict=True))
 
 
@@ -297,7 +301,6 @@ def write_changes(
         insert_rows(conn, table, _insert_rows(table, entities, run_id), advance)
         update_rows(conn, table, updates, advance)
     log = changes.log
-    details = [mask_details(c.details, today=today) for c in log]
     rows = Rows(
         _LOG_COLUMNS,
         (
@@ -305,8 +308,9 @@ def write_changes(
             [c.entity for c in log],
             [c.entity_id for c in log],
             [c.action for c in log],
-            details,
+            log,  # the details, masked a chunk at a time as they are written
         ),
+        {"details": lambda part: [mask_details(c.details, today=today) for c in part]},
     )
     insert_rows(conn, t.changes, rows, advance)
     write_issues(conn, changes.issues, run_id)

@@ -31,6 +31,7 @@ assert tuple(f.name for f in fields(LessonRow))[3:] == _COMPARED
 _GROUP_NAME = _COMPARED.index("group_name")
 _held_values = attrgetter(*_COMPARED)
 Wanted = tuple[Any, ...]  # a lesson's values in _COMPARED order
+_CREATED_NAMES = ("group",)  # a created lesson's change-log details: its group
 _LINE_SUFFIX = re.compile(r"@line[0-9]+$")
 
 
@@ -85,7 +86,7 @@ class _Shared:
     def __init__(self) -> None:
         self._values: dict[Any, Any] = {}
         self._lists: dict[tuple[str, ...], list[str]] = {}
-        self._details: dict[str, dict[str, Any]] = {}
+        self._details: dict[str, tuple[str]] = {}
 
     def value(self, value: Any) -> Any:
         """The one object of a value (equal, hashable)."""
@@ -99,11 +100,11 @@ class _Shared:
             found = self._lists[key] = list(key)
         return found
 
-    def group_details(self, group: str) -> dict[str, Any]:
-        """The change log's details of a lesson created for this group."""
+    def group_details(self, group: str) -> tuple[str]:
+        """The change log's details of a lesson created for this group (their values)."""
         found = self._details.get(group)
         if found is None:
-            found = self._details[group] = {"group": group}
+            found = self._details[group] = (group,)
         return found
 
 
@@ -149,7 +150,8 @@ def _diff(
         if row is None:
             lid = ctx.new_id()
             ctx.changes.lessons.create(LessonRow(lid, source, key, *new))
-            log(Change("lesson", lid, "created", shared.group_details(new[_GROUP_NAME])))
+            log(Change.of("lesson", lid, "created", _CREATED_NAMES, shared.group_details(
+                new[_GROUP_NAME])))  # fmt: skip
             continue
         if row.start.date() < today:
             continue  # a lesson that has happened is history

@@ -29,6 +29,9 @@ from schoolsync.engine.plan.wanted_groups import (
 
 MemberKey = tuple[str, str, str]  # (group id, user id, role)
 
+# A created membership's change-log details: its key (group, user, role) under these names.
+_CREATED_NAMES = ("group_id", "user_id", "role")
+
 
 def _min_end(a: date | None, b: date | None) -> date | None:
     if a is None:
@@ -185,8 +188,7 @@ def plan_memberships(
         if row is None:
             mid = new_id()
             create(MembershipRow(mid, key[0], key[1], key[2], start, end))
-            details = {"group_id": key[0], "user_id": key[1], "role": key[2]}
-            log(Change("membership", mid, "created", details))  # ``record``, unpacked
+            log(Change.of("membership", mid, "created", _CREATED_NAMES, key))  # ``record``
             continue
         changed = {
             k: v for k, v in (("start_date", start), ("end_date", end)) if getattr(row, k) != v
