@@ -96,6 +96,14 @@ def without_user_ids(directory: Directory) -> Any:
     return export
 
 
+def empty_directory(db_url: str, tmp_path: Path) -> tuple[list[Path], Directory, Any]:
+    """A generated municipality's sources, an empty directory (its tables made), its counts."""
+    paths = sources(tmp_path / "g")
+    directory = Directory(db_url)
+    Store(db_url).dispose()
+    return paths, directory, directory.counts()
+
+
 @pytest.fixture
 def bulk(monkeypatch: pytest.MonkeyPatch) -> None:
     """Every load counts as a big one (the real threshold is far above test sizes)."""
@@ -152,10 +160,7 @@ def test_a_failure_inside_a_bulk_load_undoes_the_rows_and_the_dropped_indexes(
 def test_a_record_refused_during_a_bulk_load_is_a_fault_and_nothing_is_applied(
     db_url: str, tmp_path: Path, monkeypatch: pytest.MonkeyPatch, bulk: None
 ) -> None:
-    paths = sources(tmp_path / "g")
-    directory = Directory(db_url)
-    Store(db_url).dispose()
-    before = directory.counts()
+    paths, directory, before = empty_directory(db_url, tmp_path)
     real_insert = apply_module.insert_rows
 
     def twice(conn: sa.Connection, table: sa.Table, rows: Any, advance: Any) -> None:
@@ -175,10 +180,7 @@ def test_a_row_naming_a_missing_row_fails_a_bulk_load_and_keys_are_enforced_afte
 ) -> None:
     # SQLite checks a bulk load's foreign keys once before the commit; PostgreSQL restores
     # the keys it set aside, which checks them. Either way the run fails whole.
-    paths = sources(tmp_path / "g")
-    directory = Directory(db_url)
-    Store(db_url).dispose()
-    before = directory.counts()
+    paths, directory, before = empty_directory(db_url, tmp_path)
     real_insert = apply_module.insert_rows
 
     def without_users(conn: sa.Connection, table: sa.Table, rows: Any, advance: Any) -> None:
