@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import json
 import os
+import sqlite3
 import sys
 import uuid
 from dataclasses import fields
@@ -206,6 +207,29 @@ def test_a_row_naming_a_missing_row_fails_a_bulk_load_and_keys_are_enforced_afte
         store.dispose()
     monkeypatch.undo()
     assert run(db_url, paths).status == "applied"
+
+
+def test_a_failed_commit_of_a_bulk_run_says_why_and_leaves_no_connection_without_keys(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, bulk: None
+) -> None:
+    # SQLite only: there a bulk run turns its connection's foreign keys off.
+    sqlite_url = f"sqlite:///{tmp_path / 'directory.db'}"
+    paths, directory, before = empty_directory(sqlite_url, tmp_path)
+    store = Store(sqlite_url)
+    try:
+
+        def full(dbapi_connection: Any) -> None:
+            raise sqlite3.OperationalError("database or disk is full")
+
+        monkeypatch.setattr(store.engine.dialect, "do_commit", full)
+        with pytest.raises(DatabaseError, match="database or disk is full"):
+            sync(store, paths, Settings(), TODAY, allow_mass_changes=True)
+        monkeypatch.undo()
+        assert directory.counts() == before
+        with store.connect() as conn:  # whatever connection the pool hands out now
+            assert conn.exec_driver_sql("PRAGMA foreign_keys").scalar() == 1
+    finally:
+        store.dispose()
 
 
 _ROW_TABLES = [

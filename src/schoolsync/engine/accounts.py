@@ -7,6 +7,8 @@ to the other, which is kept with all its history; the emptied account is ended, 
 
 from __future__ import annotations
 
+import hashlib
+import itertools
 from collections.abc import Callable
 from datetime import date, timedelta
 from typing import Any
@@ -105,6 +107,24 @@ def _move_rows(
     return len(rows)
 
 
+def _retired_number(conn: Connection, user_id: str) -> str:
+    """The key a merged-away account keeps in place of its personnummer: ``X`` and 11 hex
+    digits of a hash of its id (12 characters, never a personnummer).
+
+    Not the id's own leading digits: ids are time-ordered, so the accounts made in one run share
+    them. A value another account holds already (a collision, or an older retired key) is
+    passed over for the next.
+    """
+    u = t.users.c
+    for attempt in itertools.count():
+        digest = hashlib.blake2b(f"{user_id}/{attempt}".encode(), digest_size=6).hexdigest()
+        candidate = "X" + digest[:11]
+        taken = conn.execute(sa.select(u.id).where(u.civic_no == candidate).limit(1)).first()
+        if taken is None:
+            return candidate
+    raise AssertionError("unreachable")  # pragma: no cover - itertools.count never ends
+
+
 def merge_users(
     conn: Connection,
     source_key: str,
@@ -178,7 +198,7 @@ def merge_users(
         "guardianship",
     )
     u = t.users.c
-    retired = "X" + source["id"].replace("-", "")[:11]
+    retired = _retired_number(conn, source["id"])
     takes_number = source["status"] == "active"
     conn.execute(
         t.users.update()

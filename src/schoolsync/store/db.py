@@ -142,6 +142,17 @@ def describe_db_error(exc: BaseException) -> str:
     return text[0].rstrip(".") if text else type(orig).__name__
 
 
+def _foreign_keys_on(conn: Connection) -> bool:
+    """SQLite, after a commit: foreign keys on again for the connection; True when they are."""
+    try:
+        conn.exec_driver_sql("PRAGMA foreign_keys=ON")  # no transaction is open: SQLite takes it
+        on = conn.exec_driver_sql("PRAGMA foreign_keys").scalar() == 1
+        conn.rollback()  # the pragmas began no transaction of SQLite's; end SQLAlchemy's
+    except SQLAlchemyError:  # the run is committed all the same; the connection is let go
+        return False
+    return on
+
+
 def _check_foreign_keys(conn: Connection) -> None:
     """SQLite: fail as a row written against a foreign key would have, if any row breaks one."""
     broken = conn.exec_driver_sql("PRAGMA foreign_key_check").first()
@@ -310,10 +321,11 @@ class Store:
         try:
             with self.engine.connect() as conn:
                 trans = conn.begin()
+                restored = not deferred
                 try:
                     if deferred:
                         # Before the transaction's first write, so SQLite takes it (the pragma
-                        # is ignored inside a transaction); set back below, whatever happens.
+                        # is ignored inside a transaction).
                         conn.exec_driver_sql("PRAGMA foreign_keys=OFF")
                     try:
                         yield conn
@@ -324,12 +336,16 @@ class Store:
                         raise
                     with interrupts_deferred():
                         trans.commit()
+                        if deferred:
+                            restored = _foreign_keys_on(conn)
                         if committed is not None:
                             committed()
                 finally:
-                    if deferred and not conn.invalidated:
-                        conn.exec_driver_sql("PRAGMA foreign_keys=ON")
-                        conn.rollback()  # the pragma began no transaction; end SQLAlchemy's
+                    if not restored:
+                        # The run failed (or the commit did) with foreign keys off: the
+                        # connection is thrown away rather than set back, so no later
+                        # transaction can ever get it without them.
+                        conn.invalidate()
         except SQLAlchemyError as exc:
             raise self.fail(exc, doing) from exc
 
