@@ -198,6 +198,14 @@ def _foreign_keys(conn: Connection, table: sa.Table) -> list[tuple[str, str]]:
     return [(r[0], r[1]) for r in conn.exec_driver_sql(query, (name,))]
 
 
+def _in_transaction(conn: Connection) -> bool:
+    """Whether the database has a transaction open on the connection. SQLite's driver begins
+    one only at the first write, and a DDL statement before it would commit on its own."""
+    if conn.dialect.name != "sqlite":
+        return True
+    return bool(conn.connection.driver_connection.in_transaction)  # type: ignore[union-attr]
+
+
 @contextmanager
 def _bulk_load(conn: Connection, table: sa.Table, adding: int) -> Iterator[None]:
     """Around a big load: set aside what costs most per row and is cheap to make again for all
@@ -209,7 +217,7 @@ def _bulk_load(conn: Connection, table: sa.Table, adding: int) -> Iterator[None]
     - On PostgreSQL, foreign keys, when the table holds at most four times as many rows as the
       load adds: they are checked again with one join instead of a trigger and a lookup per row.
     """
-    if adding < BULK_LOAD:
+    if adding < BULK_LOAD or not _in_transaction(conn):
         yield
         return
     postgres = conn.dialect.name == "postgresql"
