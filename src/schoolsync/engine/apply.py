@@ -27,6 +27,7 @@ from schoolsync.domain.personnummer import mask_details
 from schoolsync.engine.plan.changeset import ChangeSet, EntityChanges
 from schoolsync.store import schema as t
 from schoolsync.store.db import Memo, json_compact
+from schoolsync.store.driver import driver_error, placeholders, quoted, table_name
 
 # The table each entity of a change set lives in (the change set names entities, not tables).
 ENTITY_TABLES = {
@@ -87,11 +88,6 @@ def _pk(table: sa.Table) -> sa.Column[Any]:
     return column
 
 
-def _chunks(rows: list[Any]) -> Iterable[list[Any]]:
-    for start in range(0, len(rows), _CHUNK):
-        yield rows[start : start + _CHUNK]
-
-
 def _sqlite_datetime(value: datetime) -> str:
     # SQLAlchemy's SQLite DATETIME storage format (microseconds always, no zone).
     return value.isoformat(" ", "microseconds")[:26]
@@ -126,29 +122,9 @@ def _driver_chunks(
         yield list(zip(*data, strict=True))
 
 
-def _quoted(conn: Connection, names: Iterable[str]) -> str:
-    quote = conn.dialect.identifier_preparer.quote
-    return ", ".join(quote(n) for n in names)
-
-
-def _placeholders(conn: Connection, n: int) -> str:
-    mark = "?" if conn.dialect.paramstyle == "qmark" else "%s"
-    return ", ".join([mark] * n)
-
-
-def _table_name(conn: Connection, table: sa.Table) -> str:
-    return conn.dialect.identifier_preparer.format_table(table)
-
-
-def _driver_error(conn: Connection, statement: str, exc: Exception) -> sa.exc.StatementError:
-    """A driver error as SQLAlchemy would have raised it (IntegrityError, OperationalError, ...)."""
-    dbapi = conn.dialect.loaded_dbapi
-    return sa.exc.DBAPIError.instance(statement, None, exc, dbapi.Error)
-
-
 def _copy(conn: Connection, table: sa.Table, rows: Rows, advance: Progress) -> None:
     """Insert rows with PostgreSQL's COPY, in the connection's transaction."""
-    statement = f"COPY {_table_name(conn, table)} ({_quoted(conn, rows.columns)}) FROM STDIN"
+    statement = f"COPY {table_name(conn, table)} ({quoted(conn, rows.columns)}) FROM STDIN"
     dbapi = conn.dialect.loaded_dbapi
     cursor = conn.connection.cursor()
     try:
@@ -158,7 +134,7 @@ def _copy(conn: Connection, table: sa.Table, rows: Rows, advance: Progress) -> N
                     copy.write_row(row)
                 advance(len(chunk))
     except dbapi.Error as exc:
-        raise _driver_error(conn, statement, exc) from exc
+        raise driver_error(conn, statement, None, exc) from exc
     finally:
         cursor.close()
 
@@ -184,7 +160,7 @@ def _secondary_indexes(conn: Connection, table: sa.Table) -> list[tuple[str, str
         "AND NOT EXISTS (SELECT 1 FROM pg_constraint c WHERE c.conindid = i.indexrelid) "
         "ORDER BY 1"
     )
-    name = _table_name(conn, table)
+    name = table_name(conn, table)
     return [(r[0], r[1]) for r in conn.exec_driver_sql(query, (name,))]
 
 
@@ -194,7 +170,7 @@ def _foreign_keys(conn: Connection, table: sa.Table) -> list[tuple[str, str]]:
         "SELECT conname, pg_get_constraintdef(oid) FROM pg_constraint "
         "WHERE conrelid = to_regclass(%s) AND contype = 'f' ORDER BY conname"
     )
-    name = _table_name(conn, table)
+    name = table_name(conn, table)
     return [(r[0], r[1]) for r in conn.exec_driver_sql(query, (name,))]
 
 
@@ -224,7 +200,7 @@ def _bulk_load(conn: Connection, table: sa.Table, adding: int) -> Iterator[None]
     held = _held(conn, table, 4 * adding if postgres else adding // 4)
     indexes = _secondary_indexes(conn, table) if held <= adding // 4 else []
     keys = _foreign_keys(conn, table) if postgres and held <= 4 * adding else []
-    name = _table_name(conn, table)
+    name = table_name(conn, table)
     quote = conn.dialect.identifier_preparer.quote
     if keys:
         drops = ", ".join(f"DROP CONSTRAINT {quote(k)}" for k, _ in keys)
@@ -248,8 +224,8 @@ def insert_rows(conn: Connection, table: sa.Table, rows: Rows, advance: Progress
             _copy(conn, table, rows, advance)
             return
         statement = (
-            f"INSERT INTO {_table_name(conn, table)} ({_quoted(conn, rows.columns)}) "
-            f"VALUES ({_placeholders(conn, len(rows.columns))})"
+            f"INSERT INTO {table_name(conn, table)} ({quoted(conn, rows.columns)}) "
+            f"VALUES ({placeholders(conn, len(rows.columns))})"
         )
         for chunk in _driver_chunks(conn, table, rows):
             conn.exec_driver_sql(statement, chunk)
@@ -265,13 +241,13 @@ def update_rows(
     for row in rows:
         by_columns[tuple(sorted(k for k in row if k != pk))].append(row)
     quote = conn.dialect.identifier_preparer.quote
-    mark = _placeholders(conn, 1)
+    mark = placeholders(conn, 1)
     for columns, group in by_columns.items():
         if not columns:  # nothing to set
             advance(len(group))
             continue
         statement = (
-            f"UPDATE {_table_name(conn, table)} SET "
+            f"UPDATE {table_name(conn, table)} SET "
             f"{', '.join(f'{quote(c)} = {mark}' for c in columns)} WHERE {quote(pk)} = {mark}"
         )
         for chunk in _driver_chunks(conn, table, Rows.of_dicts((*columns, pk), group)):
@@ -413,9 +389,9 @@ def _free_unique_values(
     moving = [(f"~{n:011d}", r["id"]) for n, r in enumerate(r for r in updates if column in r)]
     if moving:
         quote = conn.dialect.identifier_preparer.quote
-        mark = _placeholders(conn, 1)
+        mark = placeholders(conn, 1)
         conn.exec_driver_sql(
-            f"UPDATE {_table_name(conn, table)} SET {quote(column)} = {mark} "
+            f"UPDATE {table_name(conn, table)} SET {quote(column)} = {mark} "
             f"WHERE {quote(_pk(table).name)} = {mark}",
             moving,
         )

@@ -33,6 +33,7 @@ from schoolsync.domain.directory import (
 )
 from schoolsync.store import schema as t
 from schoolsync.store.db import Memo
+from schoolsync.store.driver import driver_error, placeholders, table_name
 
 _PARTITION = 20_000
 _decode = msgspec.json.decode  # the same values as json.loads, faster, dict keys held once
@@ -93,10 +94,7 @@ def _columns(
         f"{quote(name)}::text" if not values.sqlite and values.is_json(convert) else quote(name)
         for name, convert in columns
     ]
-    sql = (
-        f"SELECT {', '.join(names)} "
-        f"FROM {conn.dialect.identifier_preparer.format_table(table)}{where}"
-    )
+    sql = f"SELECT {', '.join(names)} FROM {table_name(conn, table)}{where}"
     converters = [(i, convert) for i, (_, convert) in enumerate(columns) if convert is not None]
     for part in _fetch(conn, sql, params):
         data = list(zip(*part, strict=True))
@@ -119,7 +117,7 @@ def _fetch(conn: Connection, sql: str, params: tuple[Any, ...]) -> Iterator[list
         while part := cursor.fetchmany(_PARTITION):
             yield part
     except dbapi.Error as exc:
-        raise sa.exc.DBAPIError.instance(sql, params, exc, dbapi.Error) from exc
+        raise driver_error(conn, sql, params, exc) from exc
     finally:
         cursor.close()
 
@@ -210,8 +208,7 @@ def _lessons(conn: Connection, v: _Values, sources: Collection[str]) -> Iterator
         ("room", shared), ("cancelled", flag), ("removed", flag), ("problem", shared),
     ]  # fmt: skip
     chosen = tuple(sorted(sources))
-    mark = "?" if conn.dialect.paramstyle == "qmark" else "%s"
-    where = f" WHERE source IN ({', '.join([mark] * len(chosen))})"
+    where = f" WHERE source IN ({placeholders(conn, len(chosen))})"
     for c in _columns(conn, v, t.lessons, lesson_cols, where, chosen):
         yield from map(LessonRow, *c)
 
