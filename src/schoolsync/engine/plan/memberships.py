@@ -103,10 +103,15 @@ def wanted_memberships(
     mentors = _mentors(ctx, users)
     out: dict[MemberKey, Period] = {}
     # The loops below run once per member (a million at the largest size): the lookups they
-    # repeat are bound once, and ``add`` is written out in place.
+    # repeat are bound once.
     user_of = users.user_of
     get = out.get
     no_links: dict[tuple[str, str], Span] = {}
+
+    def add(member: MemberKey, period: Period) -> None:
+        old = get(member)
+        out[member] = period if old is None else cover(old, period)
+
     for key, w in wanted.items():
         gid = groups.group_of[key]
         if gid in groups.frozen:
@@ -122,26 +127,18 @@ def wanted_memberships(
                 link = links.get(pid, no_links).get(school_link)
                 if link is None:
                     continue  # not a student of this school (R3.2): no membership
-                if link.end is not None and (period[1] is None or link.end < period[1]):
-                    period = (period[0], link.end)
-            member = (gid, uid, role)
-            old = get(member)
-            out[member] = period if old is None else cover(old, period)
+                period = (period[0], _min_end(period[1], link.end))
+            add((gid, uid, role), period)
         for duty_id, (start, end) in w.teachers:
             uid = user_of.get(teacher.get(duty_id, ""))
             if uid is not None:
-                member = (gid, uid, "teacher")
-                period = (start, _min_end(end, duty_end.get(duty_id)))
-                old = get(member)
-                out[member] = period if old is None else cover(old, period)
+                add((gid, uid, "teacher"), (start, _min_end(end, duty_end.get(duty_id))))
         source = ctx.mentor_source.get(w.school_id, ctx.settings.sync.mentor_source)
         if w.kind in ("class", "mentor") and w.register_id == w.source_id and source != "none":
             for pid, period in mentors.get(w.source_id, []):
                 uid = user_of.get(pid)
                 if uid is not None:
-                    member = (gid, uid, "mentor")
-                    old = get(member)
-                    out[member] = period if old is None else cover(old, period)
+                    add((gid, uid, "mentor"), period)
     return out
 
 

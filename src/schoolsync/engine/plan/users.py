@@ -11,6 +11,7 @@ from __future__ import annotations
 
 from collections import defaultdict
 from dataclasses import dataclass, field
+from operator import attrgetter
 from typing import Any
 
 from schoolsync.domain.directory import LinkRow, UserRow, is_open
@@ -38,7 +39,11 @@ USER_OWNED_FIELDS = ("email", "mobile")
 STAFF_ROLES = frozenset({"teacher", "staff"})
 
 
-def _register_values(person: Person, civic: CivicNo, people: People) -> dict[str, Any]:
+def _register_values(
+    person: Person, civic: CivicNo, people: People, *, copied: bool = True
+) -> dict[str, Any]:
+    """The user's REGISTER_FIELDS as the register has them; ``copied``: the addresses and
+    identifiers as new objects of the user's own (not needed to compare)."""
     return {
         "register_id": person.id,
         "given_name": person.given_name,
@@ -46,10 +51,13 @@ def _register_values(person: Person, civic: CivicNo, people: People) -> dict[str
         "family_name": person.family_name,
         "birth_date": person.birth_date or civic.birth_date,
         "sex": person.sex,
-        "addresses": [dict(a) for a in person.addresses],
-        "identifiers": dict(person.identifiers),
+        "addresses": [dict(a) for a in person.addresses] if copied else list(person.addresses),
+        "identifiers": dict(person.identifiers) if copied else person.identifiers,
         "signature": people.signatures.get(person.id),
     }
+
+
+_held_register_values = attrgetter("civic_no", *REGISTER_FIELDS)
 
 
 @dataclass
@@ -376,37 +384,17 @@ def _plan_known_user(
 def _is_current(people: People, user: UserRow, person: Person, civic: CivicNo) -> bool:
     """Whether the user already holds what the register says, so nothing of theirs changes.
 
-    The common case of a re-sync, for every user: one tuple compare, before
-    :func:`_changed_fields` builds the register's values and a dict of the differences.
+    The common case of a re-sync, for every user: one tuple compare of REGISTER_FIELDS (the
+    fields :func:`_changed_fields` compares), before it copies the register's values and
+    builds a dict of the differences.
     """
     if person.is_protected or user.protected:
         return False
     if (person.email and not user.email) or (person.mobile and not user.mobile):
         return False  # R2.2: a contact detail to fill
-    held = (
-        user.civic_no,
-        user.register_id,
-        user.given_name,
-        user.middle_name,
-        user.family_name,
-        user.birth_date,
-        user.sex,
-        user.signature,
-        user.identifiers,
-        user.addresses,
-    )
-    return held == (
-        civic.value,
-        person.id,
-        person.given_name,
-        person.middle_name,
-        person.family_name,
-        person.birth_date or civic.birth_date,
-        person.sex,
-        people.signatures.get(person.id),
-        person.identifiers,
-        list(person.addresses),
-    )
+    values = _register_values(person, civic, people, copied=False)
+    wanted = (civic.value, *(values[name] for name in REGISTER_FIELDS))
+    return bool(_held_register_values(user) == wanted)
 
 
 def _changed_fields(
