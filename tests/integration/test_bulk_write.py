@@ -232,6 +232,49 @@ def test_a_failed_commit_of_a_bulk_run_says_why_and_leaves_no_connection_without
         store.dispose()
 
 
+def test_a_bulk_run_checks_the_keys_of_the_tables_it_wrote_and_of_those_naming_what_it_removed(
+    db_url: str, tmp_path: Path
+) -> None:
+    # SQLite checks a bulk transaction's keys once, only where its statements may have broken
+    # one (the tables written, and the children of a table whose rows it deleted, or whose
+    # named column it updated);
+    # PostgreSQL checks every statement. A removed parent fails either way.
+    paths, directory, _ = empty_directory(db_url, tmp_path)
+    run(db_url, paths)
+    before = directory.counts()
+    store = Store(db_url)
+    checked: list[str] = []
+
+    def note(_c: Any, _cur: Any, statement: str, *_a: Any) -> None:
+        if statement.startswith("PRAGMA foreign_key_check"):
+            checked.append(statement)
+
+    try:
+        sa.event.listen(store.engine, "before_cursor_execute", note)
+        with (
+            pytest.raises(DatabaseError, match="refused a record"),
+            store.transaction(bulk=True) as conn,
+        ):
+            conn.execute(t.runs.update().values(who="bulk"))
+            conn.execute(sa.delete(t.groups))  # memberships and lessons name them
+        assert directory.counts() == before
+        if store.is_sqlite:
+            assert checked[0] == 'PRAGMA foreign_key_check("lessons")'
+        checked.clear()
+        with store.transaction(bulk=True) as conn:
+            conn.execute(t.schools.update().values(name=t.schools.c.name + " "))
+            conn.execute(t.schools.insert().values(id="s-new", key="s-new", name="Ny skola"))
+        if store.is_sqlite:  # a column no key names, a row added: the children need no check
+            assert checked == ['PRAGMA foreign_key_check("schools")']
+        checked.clear()
+        with store.transaction(bulk=True) as conn:
+            conn.exec_driver_sql("WITH s AS (SELECT 1) UPDATE runs SET who = 'bulk'")
+        if store.is_sqlite:  # a statement it cannot read: every table is checked
+            assert checked == ["PRAGMA foreign_key_check"]
+    finally:
+        store.dispose()
+
+
 _ROW_TABLES = [
     (SchoolRow, t.schools),
     (UnitRow, t.school_units),

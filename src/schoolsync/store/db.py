@@ -11,6 +11,7 @@ from __future__ import annotations
 import json
 import logging
 import os
+import re
 import signal
 import sqlite3
 import sys
@@ -43,6 +44,7 @@ from schoolsync.errors import (
     NewerDirectoryError,
     NoDirectoryError,
 )
+from schoolsync.store.schema import metadata
 
 if sys.platform != "win32":
     import fcntl
@@ -153,19 +155,79 @@ def _foreign_keys_on(conn: Connection) -> bool:
     return on
 
 
-def _check_foreign_keys(conn: Connection) -> None:
-    """SQLite: fail as a row written against a foreign key would have, if any row breaks one."""
-    broken = conn.exec_driver_sql("PRAGMA foreign_key_check").first()
-    if broken is not None:
-        table, rowid, parent, _ = broken
-        raise IntegrityError(
-            "PRAGMA foreign_key_check",
-            None,
-            sqlite3.IntegrityError(
-                f"FOREIGN KEY constraint failed (a row of {table}, rowid {rowid}, names a "
-                f"row of {parent} that does not exist)"
-            ),
-        )
+_WRITE = re.compile(
+    r"\s*(INSERT(?:\s+OR\s+\w+)?\s+INTO|UPDATE(?:\s+OR\s+\w+)?|DELETE\s+FROM|REPLACE\s+INTO)\s+"
+    r'"?(\w+)"?(?![\w."])',
+    re.IGNORECASE,
+)
+_READ_ONLY = re.compile(
+    r"\s*(SELECT|PRAGMA|CREATE|DROP|SAVEPOINT|RELEASE|ROLLBACK)\b", re.IGNORECASE
+)
+
+
+class _Writes:
+    """SQLite, in a transaction with foreign keys off: the tables whose rows may now break a
+    foreign key, learnt from every statement the connection runs. Rows inserted into or updated
+    in a table may name parents that do not exist; a parent's rows deleted, or updated in a
+    column its children name, may be named by them. ``unknown`` when a statement that may
+    write could not be read: then every table is checked."""
+
+    def __init__(self) -> None:
+        self.tables: set[str] = set()
+        self.unknown = False
+
+    def __call__(self, _conn: Any, _cursor: Any, statement: str, *_args: Any) -> None:
+        found = _WRITE.match(statement)
+        if found is None:
+            self.unknown = self.unknown or _READ_ONLY.match(statement) is None
+            return
+        verb, table = found.group(1).split()[0].upper(), found.group(2)
+        if verb != "DELETE":
+            self.tables.add(table)
+        named = _named_columns().get(table)
+        if named is None or verb == "INSERT":
+            return
+        if verb == "UPDATE":
+            assigned = re.split(r"\sWHERE\s", statement[found.end() :], flags=re.IGNORECASE)[0]
+            if not any(re.search(rf'\b"?{c}"?\s*=', assigned) for c in named[0]):
+                return
+        self.tables.update(named[1])
+
+
+@lru_cache(maxsize=1)
+def _named_columns() -> dict[str, tuple[frozenset[str], frozenset[str]]]:
+    """Per directory table that others name in a foreign key: the columns they name, and
+    those tables (its children)."""
+    columns: dict[str, set[str]] = {}
+    children: dict[str, set[str]] = {}
+    for table in metadata.tables.values():
+        for key in table.foreign_keys:
+            parent = key.column.table.name
+            columns.setdefault(parent, set()).add(key.column.name)
+            children.setdefault(parent, set()).add(table.name)
+    return {p: (frozenset(columns[p]), frozenset(children[p])) for p in columns}
+
+
+def _check_foreign_keys(conn: Connection, writes: _Writes) -> None:
+    """SQLite: fail as a row written against a foreign key would have, if any row breaks one.
+    Only the tables the transaction may have broken a key of are checked (a big schedule run
+    does not check every membership), all of them when that is not known."""
+    if writes.unknown:
+        checks = ["PRAGMA foreign_key_check"]
+    else:
+        checks = [f'PRAGMA foreign_key_check("{name}")' for name in sorted(writes.tables)]
+    for check in checks:
+        broken = conn.exec_driver_sql(check).first()
+        if broken is not None:
+            table, rowid, parent, _ = broken
+            raise IntegrityError(
+                check,
+                None,
+                sqlite3.IntegrityError(
+                    f"FOREIGN KEY constraint failed (a row of {table}, rowid {rowid}, names a "
+                    f"row of {parent} that does not exist)"
+                ),
+            )
 
 
 class _SecondaryPsycopgErrors(logging.Filter):
@@ -323,15 +385,20 @@ class Store:
                 trans = conn.begin()
                 restored = not deferred
                 try:
+                    writes = _Writes()
                     if deferred:
                         # Before the transaction's first write, so SQLite takes it (the pragma
                         # is ignored inside a transaction).
                         conn.exec_driver_sql("PRAGMA foreign_keys=OFF")
+                        event.listen(conn, "before_cursor_execute", writes)
                     try:
                         yield conn
                         if deferred:
-                            _check_foreign_keys(conn)
+                            event.remove(conn, "before_cursor_execute", writes)
+                            _check_foreign_keys(conn, writes)
                     except BaseException:
+                        if deferred and event.contains(conn, "before_cursor_execute", writes):
+                            event.remove(conn, "before_cursor_execute", writes)
                         trans.rollback()
                         raise
                     with interrupts_deferred():
