@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import json
 import shutil
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
@@ -18,6 +19,7 @@ from hypothesis import given
 from hypothesis import strategies as st
 
 from schoolsync.domain.directory import Directory
+from schoolsync.engine.run import RunResult
 from schoolsync.errors import SchoolsyncError
 from schoolsync.sources.ss12000.models import Duty, Person
 from tests.conftest import EXAMPLE_BUNDLE
@@ -27,6 +29,7 @@ from tests.damage import (
     ORIGINAL,
     PERSON_FILES,
     Sync,
+    active,
     damage_and_sync,
     examples,
     is_readable,
@@ -102,20 +105,45 @@ def test_the_mutation_helpers_find_every_person_and_duty_of_the_example() -> Non
     assert may_end(files, files, JUDGED_FILES) == set()
 
 
+def sync_edited(
+    baseline: Baseline, tmp_path: Path, name: str, edit: Callable[[list[Any]], None]
+) -> tuple[PlanDirectory, RunResult]:
+    """A copy of the example bundle whose file ``name`` had its records edited, synced into
+    the directory that holds the example."""
+    bundle = tmp_path / "bundle"
+    shutil.copytree(EXAMPLE_BUNDLE, bundle)
+    doc = json.loads((bundle / name).read_text(encoding="utf-8"))
+    edit(doc["data"])
+    (bundle / name).write_text(json.dumps(doc), encoding="utf-8")
+    directory = PlanDirectory(baseline.state)
+    return directory, directory.sync(bundle)
+
+
 def test_r3_1_a_group_listed_twice_once_unreadably_is_left_as_it_is(
     baseline: Baseline, tmp_path: Path
 ) -> None:
     # Found by the damage above: the readable copy of the record must not make a second group of
     # the name beside the one its unreadable copy leaves as it is.
-    bundle = tmp_path / "bundle"
-    shutil.copytree(EXAMPLE_BUNDLE, bundle)
-    groups = json.loads((bundle / "groups.json").read_text(encoding="utf-8"))
-    groups["data"].insert(0, {**groups["data"][0], "displayName": None})
-    (bundle / "groups.json").write_text(json.dumps(groups), encoding="utf-8")
-    directory = PlanDirectory(baseline.state)
-    result = directory.sync(bundle)
+    directory, result = sync_edited(
+        baseline, tmp_path, "groups.json", lambda g: g.insert(0, {**g[0], "displayName": None})
+    )
     assert result.status == "applied"
     assert not any(result.changes["classes"].values())
     assert not any(result.changes["groups"].values())
     assert [i.code for i in result.issues if i.code == "invalid-record"] == ["invalid-record"]
     assert directory.export() == baseline.export
+
+
+def test_r3_1_an_unreadable_duty_naming_no_known_person_ends_no_teacher(
+    baseline: Baseline, tmp_path: Path
+) -> None:
+    # Found by the damage above: a duty that cannot be read (no dutyAt) whose person reference
+    # is damaged too cannot be told to be anyone's, so no teacher loses a link for it.
+    def damage(duties: list[Any]) -> None:
+        duties[2]["person"]["id"] = "0"
+        del duties[2]["dutyAt"]
+
+    directory, result = sync_edited(baseline, tmp_path, "duties.json", damage)
+    assert result.status == "applied"
+    assert active(directory.export()) == active(baseline.export)
+    assert [i.code for i in result.issues if i.code == "invalid-record"] == ["invalid-record"]

@@ -107,8 +107,11 @@ def read_bundle(path: Path, max_file_bytes: int = DEFAULT_MAX_FILE_BYTES) -> r.R
         for unit in read.endpoint("organisations", files["organisations"], m.Organisation, _unit):
             snap.units[unit.id] = unit
         snap.persons = read.endpoint("persons", files["persons"], m.Person, _person, _quick_person)
+        persons = {x.id for x in snap.persons} | snap.unreadable_ids.get("persons", set())
         snap.duties = read.endpoint("duties", files["duties"], m.Duty, _duty)
+        _unknown_persons_named(snap, "duties", persons)
         snap.placements = read.endpoint("placements", files["placements"], m.Placement, _placement)
+        _unknown_persons_named(snap, "placements", persons)
         snap.groups = read.endpoint("groups", files["groups"], m.Group, _group, _quick_group)
         snap.syllabuses = {
             s.id: s for s in read.endpoint("syllabuses", files["syllabuses"], m.Syllabus, _syllabus)
@@ -369,6 +372,15 @@ def _mark_unreadable(snap: r.RegisterSnapshot, endpoint: str, value: Any) -> Non
         snap.unidentified.add(endpoint)
     else:
         snap.mark_unreadable("persons", person)
+
+
+def _unknown_persons_named(snap: r.RegisterSnapshot, endpoint: str, persons: set[str]) -> None:
+    """After duties or placements are read: an unreadable one that names a person the register
+    has no record of (its reference may be what is damaged) cannot be told to be anyone's, so
+    the kind counts as unidentified, as if it named no one (nobody's links of it end)."""
+    if not snap.unreadable_ids.get("persons", set()) <= persons:
+        snap.unidentified.add(endpoint)
+        persons.update(snap.unreadable_ids["persons"])
 
 
 def _persons_named(endpoint: str, value: Any) -> tuple[str, ...]:
