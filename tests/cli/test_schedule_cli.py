@@ -5,6 +5,8 @@ from __future__ import annotations
 import json
 from pathlib import Path
 
+import sqlalchemy as sa
+
 from tests.builder import school
 from tests.conftest import invoke
 from tests.schedule_builder import Lesson, Schedule
@@ -48,6 +50,28 @@ def test_sync_with_a_schedule_reports_and_exports_lessons(db_url: str, tmp_path:
     assert [x["start"][:10] for x in window] == ["2025-09-01", "2025-09-01"]
     again = json.loads(invoke(*db, "sync", "--json", str(bundle), str(schedule)).out)
     assert not any(again["changes"]["lessons"].values())
+
+
+def test_the_change_log_holds_one_entry_per_group_of_created_lessons(
+    db_url: str, tmp_path: Path
+) -> None:
+    """R8: a schedule's first sync logs the lessons it creates per group, with how many."""
+    db, bundle, schedule = _setup(tmp_path, db_url)
+    invoke(*db, "sync", str(bundle), str(schedule))
+    report = json.loads(invoke(*db, "runs", "show", "1", "--json", "--log").out)
+    created = [e for e in report["change_log"] if e["entity"] == "lesson"]
+    assert sorted((e["details"]["group"], e["details"]["lessons"]) for e in created) == [
+        ("Ma 7A", 48), ("ma 7A", 24),
+    ]  # fmt: skip
+    assert sum(e["details"]["lessons"] for e in created) == report["changes"]["lessons"]["created"]
+    by_group = {e["details"]["group"]: e["entity_id"] for e in created}
+    engine = sa.create_engine(db_url)
+    with engine.connect() as conn:
+        ids = conn.execute(sa.text("SELECT DISTINCT group_id FROM lessons")).scalars().all()
+    engine.dispose()
+    assert by_group["ma 7A"] == "" and set(ids) == {by_group["Ma 7A"], None}
+    text = invoke(*db, "runs", "show", "1", "--log").out
+    assert "group: Ma 7A; lessons: 48" in text
 
 
 def test_troubleshoot_lists_tied_and_untied_lessons(db_url: str, tmp_path: Path) -> None:

@@ -9,9 +9,15 @@ from __future__ import annotations
 from datetime import date
 from pathlib import Path
 
+import pytest
+import sqlalchemy as sa
+
 from schoolsync.domain.settings import Settings
 from schoolsync.engine.run import RunResult, sync
+from schoolsync.store import load as load_module
+from schoolsync.store import schema as t
 from schoolsync.store.db import Store
+from schoolsync.store.load import load_directory
 from tests.conftest import TODAY, Directory
 from tests.rules import tied
 from tests.schedule_builder import Lesson, school_with_schedule
@@ -55,3 +61,25 @@ def test_a_resync_of_the_same_schedule_changes_nothing(
     assert not any(again.changes["lessons"].values())
     after = directory.counts()
     assert {t for t in after if after[t] != before[t]} <= {"runs", "run_issues"}
+
+
+def test_a_sources_lessons_are_held_by_digest_and_read_whole_only_when_asked_for(
+    directory: Directory, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    _, _, bundle, schedule = school_with_schedule(tmp_path, [Lesson("Ma 7A", weeks=WEEKS)])
+    run(directory, bundle, schedule)
+    store = Store(directory.url)
+    try:
+        with store.connect() as conn:
+            (source,) = conn.execute(sa.select(t.lessons.c.source).distinct()).scalars()
+            whole = load_directory(conn, [source]).lessons
+            held = load_directory(conn, [source], by_source=True).lessons_of(source)
+            assert held.brief == {k: (r.digest, r.start, r.removed) for (_, k), r in whole.items()}
+            assert all(isinstance(d, int) for d, _, _ in held.brief.values())
+            keys = sorted(held.brief)[:2]  # few of 24: named in queries (one to a query here)
+            monkeypatch.setattr(load_module, "_KEYS_PER_QUERY", 1)
+            assert held.rows(keys) == {k: whole[(source, k)] for k in keys}
+            many = sorted(held.brief)[::2]  # many: one pass over the source's lessons
+            assert held.rows(many) == {k: whole[(source, k)] for k in many}
+    finally:
+        store.dispose()

@@ -6,16 +6,18 @@ time zones) and a resync's table counts on SQLite and PostgreSQL.
 
 from __future__ import annotations
 
+from dataclasses import replace
 from datetime import date
 from pathlib import Path
 from typing import Any
 
+from schoolsync.domain.directory import HeldLessons
 from schoolsync.engine.run import RunResult
 from tests.builder import school
 from tests.conftest import EXAMPLE_BUNDLE, TODAY
 from tests.plan.harness import PlanDirectory
 from tests.rules import tied
-from tests.schedule_builder import Lesson, Schedule, school_with_schedule
+from tests.schedule_builder import SECOND_GUID, Lesson, Schedule, school_with_schedule, two_rows
 
 
 def run(directory: PlanDirectory, *sources: Path, today: date = TODAY) -> RunResult:
@@ -216,3 +218,48 @@ def test_ss12000_calendar_events_keep_cancellations_substitutes_and_rooms(
     substitute = next(x for x in lessons if x["start"] == "2025-09-09T09:00:00+02:00")
     assert substitute["teachers"] == ["MIST"]  # JOBE is away, MIST stands in
     assert {x["room"] for x in lessons} >= {"B201", "Aulan"}
+
+
+def _rows_asked(monkeypatch: Any) -> list[str]:
+    """Every source key whose whole row a plan asks the directory for."""
+    asked: list[str] = []
+    rows = HeldLessons.rows
+
+    def noting(self: HeldLessons, keys: Any) -> Any:
+        asked.extend(keys)
+        return rows(self, keys)
+
+    monkeypatch.setattr(HeldLessons, "rows", noting)
+    return asked
+
+
+def test_r8_a_resync_tells_unchanged_lessons_by_their_digests_and_reads_only_changed_rows(
+    directory: PlanDirectory, tmp_path: Path, monkeypatch: Any
+) -> None:
+    _, _, bundle, schedule = school_with_schedule(tmp_path, two_rows())
+    run(directory, bundle, schedule)
+    asked = _rows_asked(monkeypatch)
+    again = run(directory, bundle, schedule)
+    assert not any(again.changes["lessons"].values()) and asked == []
+    moved = Schedule(lessons=two_rows(start="13:00")).write(tmp_path / "moved.txt")
+    result = run(directory, bundle, moved)
+    assert result.changes["lessons"]["moved"] == 15  # the second row's lessons still to come
+    assert len(asked) == 15 and all(key.startswith(SECOND_GUID) for key in asked)
+    asked.clear()
+    assert not any(run(directory, bundle, moved).changes["lessons"].values()) and asked == []
+
+
+def test_r8_lessons_written_before_digests_get_theirs_with_no_change_logged(
+    directory: PlanDirectory, tmp_path: Path, monkeypatch: Any
+) -> None:
+    _, _, bundle, schedule = school_with_schedule(tmp_path, two_rows())
+    run(directory, bundle, schedule)
+    directory.state.lessons = {
+        k: replace(row, digest=None) for k, row in directory.state.lessons.items()
+    }
+    upgraded = run(directory, bundle, schedule)
+    assert not any(upgraded.changes["lessons"].values())
+    future = [r for r in directory.state.lessons.values() if r.start.date() >= TODAY]
+    assert len(future) == 30 and all(row.digest is not None for row in future)  # history is kept
+    asked = _rows_asked(monkeypatch)
+    assert not any(run(directory, bundle, schedule).changes["lessons"].values()) and asked == []

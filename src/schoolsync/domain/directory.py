@@ -3,13 +3,13 @@
 Loaded once per run by :mod:`schoolsync.store.load`, keyed the way the rules look things up. A
 run's lessons may instead be loaded one source at a time, while the planner compares that source
 (:meth:`Directory.lessons_of`): a big school year has millions, and they then never all wait in
-memory at once.
+memory at once; of each, only a digest is read until the planner asks for the whole row.
 """
 
 from __future__ import annotations
 
 from collections import defaultdict
-from collections.abc import Callable
+from collections.abc import Callable, Collection
 from dataclasses import dataclass, field
 from datetime import date, datetime
 from typing import Any
@@ -125,6 +125,34 @@ class LessonRow:
     cancelled: bool
     removed: bool
     problem: str | None
+    digest: int | None = None  # of the fields after source_key (the planner's); None: unknown
+
+
+Brief = tuple[int | None, datetime, bool]  # a held lesson's digest, start and removed flag
+
+
+class HeldLessons:
+    """One source's lessons as a run compares them: first each key's digest, start and whether
+    it is removed (a re-sync compares one number per lesson), then the whole rows of the few
+    keys whose lessons may change."""
+
+    __slots__ = ("_rows", "brief")
+
+    def __init__(
+        self, brief: dict[str, Brief], rows: Callable[[Collection[str]], dict[str, LessonRow]]
+    ) -> None:
+        self.brief = brief
+        self._rows = rows
+
+    @classmethod
+    def of(cls, rows: dict[str, LessonRow]) -> HeldLessons:
+        """Lessons held in memory, by source key."""
+        brief = {k: (r.digest, r.start, r.removed) for k, r in rows.items()}
+        return cls(brief, lambda keys: {k: rows[k] for k in keys})
+
+    def rows(self, keys: Collection[str]) -> dict[str, LessonRow]:
+        """The rows of some of the keys, by key."""
+        return self._rows(keys) if keys else {}
 
 
 def is_open(end_date: date | None, today: date) -> bool:
@@ -153,16 +181,16 @@ class Directory:
     register_counts: dict[str, int] = field(default_factory=dict)
     # User id to the ids of the accounts merged straight into it (``user merge``).
     merged_from: dict[str, list[str]] = field(default_factory=dict)
-    # Loads one source's lessons, by source key, when they are asked for (set by the store for a
-    # run; ``lessons`` is then empty). None: every lesson the run compares with is in ``lessons``.
-    lesson_loader: Callable[[str], dict[str, LessonRow]] | None = field(
+    # Loads one source's lessons when they are asked for (set by the store for a run;
+    # ``lessons`` is then empty). None: every lesson the run compares with is in ``lessons``.
+    lesson_loader: Callable[[str], HeldLessons] | None = field(
         default=None, compare=False, repr=False
     )
     _lessons_by_source: dict[str, dict[str, LessonRow]] | None = field(
         default=None, init=False, compare=False, repr=False
     )
 
-    def lessons_of(self, source: str) -> dict[str, LessonRow]:
+    def lessons_of(self, source: str) -> HeldLessons:
         """One source's lessons, by source key, in the order the directory holds them."""
         if self.lesson_loader is not None:
             return self.lesson_loader(source)
@@ -171,7 +199,7 @@ class Directory:
             for (src, key), row in self.lessons.items():
                 grouped[src][key] = row
             self._lessons_by_source = grouped
-        return self._lessons_by_source.get(source, {})
+        return HeldLessons.of(self._lessons_by_source.get(source, {}))
 
     def links_by_user(self) -> dict[str, dict[tuple[str, str], LinkRow]]:
         """Links grouped by user id, keyed by (school id, role)."""

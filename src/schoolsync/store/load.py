@@ -21,9 +21,11 @@ from sqlalchemy import func, select
 from sqlalchemy.engine import Connection
 
 from schoolsync.domain.directory import (
+    Brief,
     Directory,
     GroupRow,
     GuardianshipRow,
+    HeldLessons,
     LessonRow,
     LinkRow,
     MembershipRow,
@@ -189,28 +191,57 @@ def load_directory(
     if lesson_sources and by_source:
         wanted = frozenset(lesson_sources)
         d.lesson_loader = lambda source: (
-            {row.source_key: row for row in _lessons(conn, v, (source,))}
-            if source in wanted
-            else {}
+            _held_lessons(conn, v, source) if source in wanted else HeldLessons.of({})
         )
     elif lesson_sources:
-        d.lessons.update(((r.source, r.source_key), r) for r in _lessons(conn, v, lesson_sources))
+        chosen = tuple(sorted(lesson_sources))
+        where = f" WHERE source IN ({placeholders(conn, len(chosen))})"
+        d.lessons.update(((r.source, r.source_key), r) for r in _lessons(conn, v, where, chosen))
     return d
 
 
-def _lessons(conn: Connection, v: _Values, sources: Collection[str]) -> Iterator[LessonRow]:
-    """The lessons of some sources, in the order the table holds them."""
+def _lessons(
+    conn: Connection, v: _Values, where: str, params: tuple[Any, ...]
+) -> Iterator[LessonRow]:
+    """The lessons a condition chooses, in the order the table holds them."""
     shared, flag, when = v.shared, v.flag, v.datetime
     lesson_cols = [
         ("id", None), ("source", shared), ("source_key", None), ("school_id", shared),
         ("group_name", shared), ("group_id", shared), ("class_id", shared),
         ("subject", shared), ("teachers", v.shared_list), ("start", when), ("end", when),
         ("room", shared), ("cancelled", flag), ("removed", flag), ("problem", shared),
+        ("digest", None),
     ]  # fmt: skip
-    chosen = tuple(sorted(sources))
-    where = f" WHERE source IN ({placeholders(conn, len(chosen))})"
-    for c in _columns(conn, v, t.lessons, lesson_cols, where, chosen):
+    for c in _columns(conn, v, t.lessons, lesson_cols, where, params):
         yield from map(LessonRow, *c)
+
+
+_KEYS_PER_QUERY = 500  # source keys named in one query for the rows of a few lessons
+
+
+def _held_lessons(conn: Connection, v: _Values, source: str) -> HeldLessons:
+    """One source's lessons: each key's digest, start and removed flag now; whole rows when
+    the planner asks for them (through ``conn``)."""
+    mark = placeholders(conn, 1)
+    brief: dict[str, Brief] = {}
+    cols = [("source_key", None), ("digest", None), ("start", v.datetime), ("removed", v.flag)]
+    for c in _columns(conn, v, t.lessons, cols, f" WHERE source = {mark}", (source,)):
+        brief.update(zip(c[0], zip(c[1], c[2], c[3], strict=True), strict=True))
+
+    def rows(keys: Collection[str]) -> dict[str, LessonRow]:
+        chosen = sorted(set(keys))
+        if len(chosen) * 8 > len(brief):  # many of them: one pass over the source is cheaper
+            everyone = _lessons(conn, v, f" WHERE source = {mark}", (source,))
+            wanted = set(chosen)
+            return {r.source_key: r for r in everyone if r.source_key in wanted}
+        found: dict[str, LessonRow] = {}
+        for at in range(0, len(chosen), _KEYS_PER_QUERY):
+            part = tuple(chosen[at : at + _KEYS_PER_QUERY])
+            where = f" WHERE source = {mark} AND source_key IN ({placeholders(conn, len(part))})"
+            found.update((r.source_key, r) for r in _lessons(conn, v, where, (source, *part)))
+        return found
+
+    return HeldLessons(brief, rows)
 
 
 def last_register_counts(conn: Connection) -> dict[str, int]:

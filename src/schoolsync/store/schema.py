@@ -218,6 +218,7 @@ lessons = Table(
     Column("cancelled", Boolean, nullable=False),
     Column("removed", Boolean, nullable=False),  # gone from the schedule (future lessons only)
     Column("problem", String(60)),  # the issue code that kept it from being tied
+    Column("digest", BigInteger),  # of the values above (the planner's); None: written before it
     Column("created_run_id", Integer, ForeignKey("runs.id")),
     Column("updated_run_id", Integer, ForeignKey("runs.id")),
     UniqueConstraint("source", "source_key", name="uq_lessons_source_key"),

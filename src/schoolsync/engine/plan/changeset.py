@@ -91,6 +91,14 @@ class Change:
         return change
 
     @property
+    def count(self) -> int:
+        """How many changes the entry stands for: the lessons a run creates for one group are
+        logged as one entry, with how many they are (each lesson row names its run)."""
+        if self.entity == "lesson" and self.action == "created":
+            return int(self.details.get("lessons", 1))
+        return 1
+
+    @property
     def details(self) -> dict[str, Any]:
         """The details, name to value."""
         return dict(zip(self._names, self._values, strict=True))
@@ -209,7 +217,7 @@ class ChangeSet:
         """Changes counted per report group and action (the run report's ``changes``)."""
         per: dict[str, Counter[str]] = {g: Counter() for g in REPORT_GROUPS}
         for change in self.log:
-            per[ENTITY_GROUP[change.entity]][change.action] += 1
+            per[ENTITY_GROUP[change.entity]][change.action] += change.count
         out: dict[str, dict[str, int]] = {}
         for group, counter in per.items():
             base = dict.fromkeys(_BASE_ACTIONS.get(group, ()), 0)

@@ -4,17 +4,25 @@ A re-sync of the same schedule changes nothing; a changed one changes only the l
 changed. A future lesson that is gone from the schedule is marked removed, unless its row is
 still there but could not be read (a ``schedule-bad-row``); lessons that have already happened
 are history and are never changed. A run without a schedule source leaves the lessons alone.
+The change log has one entry for the lessons a run creates for one group (with how many they
+are; each lesson row names the run that created it), and one per lesson changed.
+
+Each lesson row holds a digest of its values: a lesson whose digest is the one it had is
+unchanged, and the directory's rows are read only of those that may have changed.
 """
 
 from __future__ import annotations
 
+import hashlib
 import re
 from collections.abc import Callable, Iterable
 from dataclasses import fields
 from operator import attrgetter
 from typing import Any
 
-from schoolsync.domain.directory import LessonRow
+import msgspec
+
+from schoolsync.domain.directory import HeldLessons, LessonRow
 from schoolsync.domain.schedule import DatedLesson, ScheduleSnapshot
 from schoolsync.engine.plan.changeset import Change
 from schoolsync.engine.plan.context import PlanContext
@@ -25,14 +33,20 @@ _COMPARED = ("school_id", "group_name", "group_id", "class_id", "subject", "teac
              "end", "room", "cancelled", "removed", "problem")  # fmt: skip
 # A lesson's fields after its id, source and key, in LessonRow's order. A wanted lesson is a
 # tuple of them (a source's lessons are all held at once while it is planned: a tuple is a
-# fraction of a dict), which makes a LessonRow positionally and compares with a directory row's
-# values in one step.
-assert tuple(f.name for f in fields(LessonRow))[3:] == _COMPARED
+# fraction of a dict), which makes a LessonRow positionally (with its digest after) and compares
+# with a directory row's values in one step.
+assert tuple(f.name for f in fields(LessonRow))[3:-1] == _COMPARED
 _GROUP_NAME = _COMPARED.index("group_name")
+_REMOVED = _COMPARED.index("removed")
+_GROUP_ID = _COMPARED.index("group_id")
 _held_values = attrgetter(*_COMPARED)
 Wanted = tuple[Any, ...]  # a lesson's values in _COMPARED order
-_CREATED_NAMES = ("group",)  # a created lesson's change-log details: its group
+# The change log's details of the lessons a run creates for one group: one entry per group and
+# source (each lesson row carries the run that created it), not one per lesson.
+_CREATED_NAMES = ("group", "lessons")
 _LINE_SUFFIX = re.compile(r"@line[0-9]+$")
+_encode = msgspec.json.Encoder().encode
+_blake2b = hashlib.blake2b
 
 
 def plan_lessons(
@@ -69,24 +83,21 @@ def plan_lessons(
                 teachers = shared.names(lesson.teachers)
             wanted[lesson.key] = _row(lesson, tie, teachers, shared.value)
         held = ctx.directory.lessons_of(snap.source)  # one source's at a time, then let go
-        _diff(ctx, snap.source, held, wanted, snap.bad_bases, shared)
+        _diff(ctx, snap.source, held, wanted, snap.bad_bases)
     _report(ctx, linker)
 
 
 class _Shared:
     """Values that many planned lessons hold alike, one object each: start and end times (a
-    school's lessons begin at a few hours of a few hundred days), lists of signatures and the
-    change log's details of a created lesson (its group). The lessons a run creates (a
-    schedule's first sync creates them all) and their log entries are held until they are
+    school's lessons begin at a few hours of a few hundred days) and lists of signatures. The
+    lessons a run creates (a schedule's first sync creates them all) are held until they are
     written, so they hold these once, as the loaded lessons do (:mod:`schoolsync.store.load`).
-    Lesson rows and log details are never changed in place (an update replaces a value, the log
-    is masked into new dicts), so they may share them.
+    Lesson rows are never changed in place (an update replaces a value), so they may share them.
     """
 
     def __init__(self) -> None:
         self._values: dict[Any, Any] = {}
         self._lists: dict[tuple[str, ...], list[str]] = {}
-        self._details: dict[str, tuple[str]] = {}
 
     def value(self, value: Any) -> Any:
         """The one object of a value (equal, hashable)."""
@@ -98,13 +109,6 @@ class _Shared:
         found = self._lists.get(key)
         if found is None:
             found = self._lists[key] = list(key)
-        return found
-
-    def group_details(self, group: str) -> tuple[str]:
-        """The change log's details of a lesson created for this group (their values)."""
-        found = self._details.get(group)
-        if found is None:
-            found = self._details[group] = (group,)
         return found
 
 
@@ -136,37 +140,64 @@ def _of_bad_row(key: str, bad_bases: set[str]) -> bool:
 def _diff(
     ctx: PlanContext,
     source: str,
-    existing: dict[str, LessonRow],
+    held: HeldLessons,
     wanted: dict[str, Wanted],
     bad_bases: set[str],
-    shared: _Shared,
 ) -> None:
-    """Plan the changes of one source (``existing``: the directory's lessons of it, by key)."""
+    """Plan the changes of one source (``held``: the directory's lessons of it).
+
+    A lesson whose digest is the one held is unchanged, told without its row; the rows are read
+    only of the lessons that may change (another digest, or gone from the schedule).
+    """
     today = ctx.today
-    log = ctx.changes.log.append
+    brief = held.brief
+    created: dict[tuple[str, str | None], int] = {}
+    differs: dict[str, int] = {}  # key -> the wanted lesson's digest, where the held one differs
     for key in sorted(wanted):
         new = wanted[key]
-        row = existing.get(key)
-        if row is None:
-            lid = ctx.new_id()
-            ctx.changes.lessons.create(LessonRow(lid, source, key, *new))
-            log(Change.of("lesson", lid, "created", _CREATED_NAMES, shared.group_details(
-                new[_GROUP_NAME])))  # fmt: skip
-            continue
-        if row.start.date() < today:
-            continue  # a lesson that has happened is history
-        if new == _held_values(row):
-            continue  # unchanged (the common case, told in one comparison)
+        digest = lesson_digest(new)
+        seen = brief.get(key)
+        if seen is None:
+            row = LessonRow(ctx.new_id(), source, key, *new)
+            row.digest = digest
+            ctx.changes.lessons.create(row)
+            tied = (new[_GROUP_NAME], new[_GROUP_ID])
+            created[tied] = created.get(tied, 0) + 1
+        elif seen[0] != digest and seen[1].date() >= today:  # what has happened is history
+            differs[key] = digest
+    for (group, group_id), count in sorted(created.items(), key=lambda c: (c[0][0], c[0][1] or "")):
+        ctx.changes.log.append(
+            Change.of("lesson", group_id or "", "created", _CREATED_NAMES, (group, count))
+        )
+    gone = [
+        key
+        for key, (_, start, removed) in brief.items()
+        if key not in wanted and not removed and start.date() >= today
+        and not _of_bad_row(key, bad_bases)  # a row that cannot be read is not gone
+    ]  # fmt: skip
+    rows = held.rows([*differs, *gone])
+    for key, digest in differs.items():
+        row, new = rows[key], wanted[key]
         changed = {k: v for k, v in zip(_COMPARED, new, strict=True) if getattr(row, k) != v}
         if changed:
-            _update(ctx, row, changed)
-    for key, row in existing.items():
-        gone = key not in wanted and not row.removed and row.start.date() >= today
-        if gone and not _of_bad_row(key, bad_bases):  # a row that cannot be read is not gone
-            _update(ctx, row, {"removed": True})
+            _update(ctx, row, changed, digest)
+        elif row.digest != digest:  # written before lessons had digests: only the digest
+            ctx.changes.lessons.update(row.id, {"digest": digest})
+    for key in gone:
+        row = rows[key]
+        values = list(_held_values(row))
+        values[_REMOVED] = True
+        _update(ctx, row, {"removed": True}, lesson_digest(tuple(values)))
 
 
-def _update(ctx: PlanContext, row: LessonRow, changed: dict[str, Any]) -> None:
+def lesson_digest(values: Wanted) -> int:
+    """A lesson's digest: 64 bits of BLAKE2b over its values (in _COMPARED order) as JSON, as a
+    signed integer (a database's BIGINT). Equal values give equal digests in every process."""
+    digest = _blake2b(_encode(values), digest_size=8).digest()
+    return int.from_bytes(digest, "little", signed=True)
+
+
+def _update(ctx: PlanContext, row: LessonRow, changed: dict[str, Any], digest: int) -> None:
     if "start" in changed or "end" in changed:
         action = "moved"
     elif "removed" in changed:
@@ -175,7 +206,7 @@ def _update(ctx: PlanContext, row: LessonRow, changed: dict[str, Any]) -> None:
         action = "cancelled" if changed["cancelled"] else "restored"
     else:
         action = "updated"
-    ctx.changes.lessons.update(row.id, changed)
+    ctx.changes.lessons.update(row.id, {**changed, "digest": digest})
     details = {k: [getattr(row, k), v] for k, v in changed.items()}
     ctx.changes.record("lesson", row.id, action, group=row.group_name, **details)
 
