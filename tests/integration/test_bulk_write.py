@@ -31,6 +31,7 @@ from schoolsync.domain.directory import (
     SchoolRow,
     UnitRow,
     UserRow,
+    json_text,
 )
 from schoolsync.domain.settings import Settings
 from schoolsync.engine import apply as apply_module
@@ -309,7 +310,13 @@ def test_what_the_driver_paths_write_and_read_is_what_sqlalchemy_reads(
             for row_type, table in _ROW_TABLES:
                 names = [f.name for f in fields(row_type)]
                 query = sa.select(*(table.c[n] for n in names))
-                through_sqlalchemy = [row_type(*r) for r in conn.execute(query)]
+                texts = [table.c[n].info.get("json_text", False) for n in names]
+                through_sqlalchemy = [  # JSON held as text is the text of SQLAlchemy's value
+                    row_type(
+                        *(json_text(v) if text else v for v, text in zip(r, texts, strict=True))
+                    )
+                    for r in conn.execute(query)
+                ]
                 key = names.index("id") if "id" in names else 0
                 ours = sorted(by_type[row_type], key=lambda r: getattr(r, names[key]))
                 theirs = sorted(through_sqlalchemy, key=lambda r: getattr(r, names[key]))

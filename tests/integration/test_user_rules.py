@@ -8,10 +8,13 @@ edits through the CLI, table counts, two users swapping numbers (unique keys mov
 
 from __future__ import annotations
 
+import json
 from pathlib import Path
 
+import sqlalchemy as sa
+
 from tests.builder import PNR, Bundle, school, with_contact
-from tests.conftest import Directory
+from tests.conftest import Directory, invoke
 
 
 def test_r1_3_two_users_swapping_numbers_keep_their_accounts(
@@ -99,3 +102,29 @@ def test_r3_2_ending_keeps_the_account_and_deletes_nothing(
     assert all(after[t] >= n for t, n in before.items())
     assert all(u["status"] == "ended" for u in directory.export()["users"])
     assert len(directory.export()["users"]) == 5
+
+
+def test_r2_1_addresses_written_as_other_json_text_are_no_change_and_a_change_is_logged_as_json(
+    directory: Directory, tmp_path: Path
+) -> None:
+    b, ids = school()
+    b.get(ids["elsa"])["addresses"] = [{"type": "Folkbokföring", "streetAddress": "Björkvägen 3"}]
+    directory.sync(b.write(tmp_path / "a"))
+    engine = sa.create_engine(directory.url)
+    with engine.begin() as conn:  # as an earlier version wrote them: JSON with spaces
+        for uid, addresses in conn.execute(sa.text("SELECT id, addresses FROM users")).all():
+            value = json.loads(addresses) if isinstance(addresses, str) else addresses
+            spaced = json.dumps(value, ensure_ascii=False, indent=1)
+            conn.execute(
+                sa.text("UPDATE users SET addresses = :a WHERE id = :id"), {"a": spaced, "id": uid}
+            )
+    engine.dispose()
+    assert directory.sync(b.write(tmp_path / "b")).changes["users"]["updated"] == 0
+    b.get(ids["elsa"])["addresses"] = [{"type": "Folkbokföring", "streetAddress": "Ekvägen 9"}]
+    result = directory.sync(b.write(tmp_path / "c"))
+    assert result.changes["users"]["updated"] == 1
+    shown = invoke("--db", directory.url, "runs", "show", "3", "--json", "--log")
+    (entry,) = [e for e in json.loads(shown.out)["change_log"] if e["action"] == "updated"]
+    assert entry["details"]["addresses"][1] == [
+        {"type": "Folkbokföring", "streetAddress": "Ekvägen 9"}
+    ]

@@ -14,6 +14,8 @@ from dataclasses import dataclass, field
 from datetime import date, datetime
 from typing import Any
 
+import msgspec
+
 
 @dataclass(slots=True)
 class SchoolRow:
@@ -43,8 +45,10 @@ class UserRow:
     sex: str | None
     email: str | None
     mobile: str | None
-    addresses: list[dict[str, Any]]
-    identifiers: dict[str, Any]
+    # The register's addresses and identifiers as JSON text (json_text): a user's own text is a
+    # fraction of the lists and dicts it stands for, and it is compared in one step.
+    addresses: str
+    identifiers: str
     signature: str | None
     status: str
     protected: bool = False
@@ -126,6 +130,15 @@ class LessonRow:
     removed: bool
     problem: str | None
     digest: int | None = None  # of the fields after source_key (the planner's); None: unknown
+
+
+_JSON_TEXT = msgspec.json.Encoder().encode
+
+
+def json_text(value: Any) -> str:
+    """A value as the directory's JSON columns hold it (compact, keys in their order): the same
+    text the store writes, so equal values give equal text."""
+    return _JSON_TEXT(value).decode()
 
 
 Brief = tuple[int | None, datetime, bool]  # a held lesson's digest, start and removed flag

@@ -96,6 +96,8 @@ def _sqlite_datetime(value: datetime) -> str:
 def _converter(conn: Connection, column: sa.Column[Any]) -> Converter | None:
     """How a column's values become what the driver takes (None: as they are)."""
     kind = column.type
+    if column.info.get("json_text"):
+        return None  # JSON text already (schema.JSON_TEXT)
     if isinstance(kind, sa.JSON):  # None too becomes JSON (``null``), as SQLAlchemy does
         return lambda values: list(map(json_compact, values))
     if conn.dialect.name == "sqlite" and isinstance(kind, sa.DateTime | sa.Date):

@@ -64,6 +64,7 @@ class _Values:
         lists = Memo(lambda text: list(texts[text]))
         self.shared_list: Convert = lambda col: tuple(map(lists.__getitem__, col))
         self.json: Convert = lambda col: tuple(map(_decode, col))
+        self.text: Convert = lambda col: col  # JSON kept as its text (see UserRow)
         self.flag: Convert | None = (lambda col: tuple(map(bool, col))) if sqlite else None
         if sqlite:
             dates, times = Memo(date.fromisoformat), Memo(datetime.fromisoformat)
@@ -74,7 +75,7 @@ class _Values:
 
     def is_json(self, convert: Convert | None) -> bool:
         """Whether a column's converter expects JSON text."""
-        return convert in (self.json, self.strings_list, self.shared_list)
+        return convert in (self.json, self.text, self.strings_list, self.shared_list)
 
 
 def _columns(
@@ -156,7 +157,7 @@ def load_directory(
     user_cols = [
         ("id", shared), ("civic_no", None), ("register_id", None), ("given_name", None),
         ("middle_name", None), ("family_name", None), ("birth_date", day), ("sex", shared),
-        ("email", None), ("mobile", None), ("addresses", v.json), ("identifiers", v.json),
+        ("email", None), ("mobile", None), ("addresses", v.text), ("identifiers", v.text),
         ("signature", None), ("status", shared), ("protected", flag), ("merged_into", shared),
     ]  # fmt: skip
     for c in _columns(conn, v, t.users, user_cols):

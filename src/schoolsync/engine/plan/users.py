@@ -14,7 +14,9 @@ from dataclasses import dataclass, field
 from operator import attrgetter
 from typing import Any
 
-from schoolsync.domain.directory import LinkRow, UserRow, is_open
+import msgspec
+
+from schoolsync.domain.directory import LinkRow, UserRow, is_open, json_text
 from schoolsync.domain.personnummer import CivicNo, mask_civic_no
 from schoolsync.domain.protected import pseudonym_key, pseudonym_names
 from schoolsync.domain.records import Person
@@ -39,11 +41,9 @@ USER_OWNED_FIELDS = ("email", "mobile")
 STAFF_ROLES = frozenset({"teacher", "staff"})
 
 
-def _register_values(
-    person: Person, civic: CivicNo, people: People, *, copied: bool = True
-) -> dict[str, Any]:
-    """The user's REGISTER_FIELDS as the register has them; ``copied``: the addresses and
-    identifiers as new objects of the user's own (not needed to compare)."""
+def _register_values(person: Person, civic: CivicNo, people: People) -> dict[str, Any]:
+    """The user's REGISTER_FIELDS as the register has them (addresses and identifiers as the
+    directory's JSON text)."""
     return {
         "register_id": person.id,
         "given_name": person.given_name,
@@ -51,8 +51,8 @@ def _register_values(
         "family_name": person.family_name,
         "birth_date": person.birth_date or civic.birth_date,
         "sex": person.sex,
-        "addresses": [dict(a) for a in person.addresses] if copied else list(person.addresses),
-        "identifiers": dict(person.identifiers) if copied else person.identifiers,
+        "addresses": json_text(person.addresses),
+        "identifiers": json_text(person.identifiers),
         "signature": people.signatures.get(person.id),
     }
 
@@ -211,8 +211,8 @@ def _masked_fields(ctx: PlanContext, user: UserRow) -> dict[str, Any]:
         "sex": None,
         "email": None,
         "mobile": None,
-        "addresses": [],
-        "identifiers": {},
+        "addresses": "[]",
+        "identifiers": "{}",
         "protected": True,
     }
     return {k: v for k, v in masked.items() if getattr(user, k) != v}
@@ -392,7 +392,7 @@ def _is_current(people: People, user: UserRow, person: Person, civic: CivicNo) -
         return False
     if (person.email and not user.email) or (person.mobile and not user.mobile):
         return False  # R2.2: a contact detail to fill
-    values = _register_values(person, civic, people, copied=False)
+    values = _register_values(person, civic, people)
     wanted = (civic.value, *(values[name] for name in REGISTER_FIELDS))
     return bool(_held_register_values(user) == wanted)
 
@@ -408,6 +408,8 @@ def _changed_fields(
     partly_read = _partly_read_fields(ctx, person.id)
     for name in REGISTER_FIELDS:
         if getattr(user, name) != values[name] and name not in partly_read:
+            if name in _JSON_FIELDS and _decode(getattr(user, name)) == _decode(values[name]):
+                continue  # the same value, written as other text (by an earlier version)
             changed[name] = values[name]
     for name in USER_OWNED_FIELDS:
         new = getattr(person, name)
@@ -427,10 +429,21 @@ def _changed_fields(
         details = (
             {"protected": True}
             if person.is_protected
-            else {name: [getattr(user, name), new] for name, new in changed.items()}
+            else {name: _logged(name, getattr(user, name), new) for name, new in changed.items()}
         )
         ctx.changes.record("user", user.id, "updated", **details)
     return changed
+
+
+_JSON_FIELDS = frozenset({"addresses", "identifiers"})
+_decode = msgspec.json.decode
+
+
+def _logged(name: str, old: Any, new: Any) -> list[Any]:
+    """A changed field's old and new value for the change log (JSON text as its value)."""
+    if name in _JSON_FIELDS:
+        return [_decode(old), _decode(new)]
+    return [old, new]
 
 
 def _set_status(ctx: PlanContext, user: UserRow, status: str, changed: dict[str, Any]) -> None:
