@@ -12,7 +12,9 @@ from pathlib import Path
 from typing import Any
 
 from schoolsync.domain.directory import HeldLessons
+from schoolsync.domain.schedule import Lessons
 from schoolsync.engine.run import RunResult
+from schoolsync.generate import generate_bundle
 from tests.builder import school
 from tests.conftest import EXAMPLE_BUNDLE, TODAY
 from tests.plan.harness import PlanDirectory
@@ -263,3 +265,41 @@ def test_r8_lessons_written_before_digests_get_theirs_with_no_change_logged(
     assert len(future) == 30 and all(row.digest is not None for row in future)  # history is kept
     asked = _rows_asked(monkeypatch)
     assert not any(run(directory, bundle, schedule).changes["lessons"].values()) and asked == []
+
+
+def test_r8_a_timetable_row_planned_at_once_gives_what_its_lessons_one_by_one_give(
+    tmp_path: Path, monkeypatch: Any
+) -> None:
+    # A Novaschem row's dated lessons are tied once per group and made straight into values;
+    # planning them one dated lesson at a time must give the same lessons and the same issues
+    # (their counts of lesson rows and dated lessons included).
+    summary = generate_bundle(tmp_path / "g", "tiny", seed=5, today=TODAY)
+    sources = [tmp_path / "g", *summary.schedules]
+
+    def planned() -> tuple[list[Any], list[tuple[str, str]]]:
+        directory = PlanDirectory()
+        result = directory.sync(*sources, allow_mass_changes=True)
+        state = directory.state
+        names = {g.id: g.name for g in state.groups.values()}
+        names.update((school.id, school.name) for school in state.schools.values())
+        lessons = sorted(  # each run makes ids of its own: by names, without ids or digests
+            (
+                replace(
+                    row,
+                    id="",
+                    digest=None,
+                    school_id=names.get(row.school_id or ""),
+                    group_id=names.get(row.group_id or ""),
+                    class_id=names.get(row.class_id or ""),
+                )
+                for row in state.lessons.values()
+            ),
+            key=lambda r: (r.source, r.source_key),
+        )
+        return lessons, sorted((i.code, i.message) for i in result.issues)
+
+    at_once = planned()
+    monkeypatch.setattr(Lessons, "parts", lambda self: list(self))  # one dated lesson at a time
+    one_by_one = planned()
+    assert len(at_once[0]) > 1000 and any("dated lesson" in m for _, m in at_once[1])
+    assert at_once == one_by_one

@@ -126,6 +126,10 @@ class Lessons:
     def __len__(self) -> int:
         return self._count
 
+    def parts(self) -> list[DatedLesson | RowLessons]:
+        """The lessons as they were added: single lessons and timetable rows."""
+        return self._parts
+
     def __iter__(self) -> Iterator[DatedLesson]:
         for part in self._parts:
             if isinstance(part, DatedLesson):

@@ -23,7 +23,7 @@ from typing import Any
 import msgspec
 
 from schoolsync.domain.directory import HeldLessons, LessonRow
-from schoolsync.domain.schedule import DatedLesson, ScheduleSnapshot
+from schoolsync.domain.schedule import DatedLesson, RowLessons, ScheduleSnapshot
 from schoolsync.engine.plan.changeset import Change
 from schoolsync.engine.plan.context import PlanContext
 from schoolsync.engine.plan.ties import Finding, Linker, Tie
@@ -71,7 +71,10 @@ def plan_lessons(
         school = None
         if snap.source != "ss12000":
             school = linker.school_for(snap.school_code, snap.school_name)
-        for lesson in snap.lessons:
+        for lesson in snap.lessons.parts():
+            if isinstance(lesson, RowLessons):
+                _row_lessons(linker, school, lesson, shared, wanted)
+                continue
             if lesson.group_ids:
                 tie = linker.tie_by_id(lesson)
                 teachers = shared.names(sorted(
@@ -110,6 +113,35 @@ class _Shared:
         if found is None:
             found = self._lists[key] = list(key)
         return found
+
+
+def _row_lessons(
+    linker: Linker, school: str | None, row: RowLessons, shared: _Shared, wanted: dict[str, Wanted]
+) -> None:
+    """A timetable row's lessons (each of its groups on each of its dates), tied once per group
+    for all its dates alike and made straight into their values (as :func:`_row` makes them)."""
+    if not row.days or not row.groups:
+        return
+    teachers = shared.names(row.teachers)
+    share = shared.value
+    midnight, week = row.days[0]
+    ties = [
+        (group, linker.tie_by_name(school, DatedLesson(
+            f"{row.base}|{week}|{group}", group, row.subject, row.teachers,
+            midnight + row.begin, midnight + row.begin + row.length, row.room, row.where,
+        ), len(row.days)))
+        for group in row.groups
+    ]  # fmt: skip
+    subject, room, begin, length = row.subject, row.room, row.begin, row.length
+    for midnight, week in row.days:
+        start = share(midnight + begin)
+        end = share(start + length)
+        prefix = f"{row.base}|{week}|"
+        for group, tie in ties:
+            wanted[prefix + group] = (
+                tie.school_id, group, tie.group_id, tie.class_id, subject, teachers, start, end,
+                room, False, False, tie.problem,
+            )  # fmt: skip
 
 
 def _row(lesson: DatedLesson, tie: Tie, teachers: list[str], share: Callable[[Any], Any]) -> Wanted:

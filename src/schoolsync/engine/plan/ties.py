@@ -53,14 +53,14 @@ class Linker:
             self._by_school[group.school_id].append(group)
 
     def note(self, code: str, subject: str, school: str | None, lesson: DatedLesson,
-             detail: str = "") -> None:  # fmt: skip
-        """Remember a miss for the report."""
+             detail: str = "", count: int = 1) -> None:  # fmt: skip
+        """Remember a miss for the report (of ``count`` dated lessons of the lesson's row)."""
         key = (code, subject, school, detail)
         finding = self.findings.get(key)
         if finding is None:
             finding = self.findings[key] = Finding(code, subject, school, detail)
         finding.rows.add(lesson.where)
-        finding.lessons += 1
+        finding.lessons += count
 
     def school_for(self, code: str | None, name: str | None) -> str | None:
         """The directory school of a schedule file, from its SchoolID or School head value."""
@@ -72,16 +72,18 @@ class Linker:
 
     # -- R8.1 / R8.2: by name ------------------------------------------------------------------
 
-    def tie_by_name(self, school: str | None, lesson: DatedLesson) -> Tie:
-        """Tie a Novaschem lesson by its group name (R8.1) or class name + subject (R8.2)."""
+    def tie_by_name(self, school: str | None, lesson: DatedLesson, count: int = 1) -> Tie:
+        """Tie a Novaschem lesson by its group name (R8.1) or class name + subject (R8.2); with
+        ``count``, that many dated lessons of its row that are alike but for their dates."""
         key = (school, lesson.group_name, lesson.subject)
         tie = self._cache.get(key)
         if tie is None:
             tie = self._cache[key] = self._tie_by_name(school, lesson)
         if tie.problem:
-            self.note(tie.problem, lesson.group_name, tie.school_id, lesson, lesson.subject or "")
+            self.note(tie.problem, lesson.group_name, tie.school_id, lesson,
+                      lesson.subject or "", count)  # fmt: skip
         elif tie.group_id:
-            self.check_teachers(tie, lesson.teachers, lesson)
+            self.check_teachers(tie, lesson.teachers, lesson, count)
         return tie
 
     def _find(self, school: str | None, kinds: tuple[str, ...], name: str) -> list[GroupInfo]:
@@ -121,16 +123,19 @@ class Linker:
 
     # -- teachers ------------------------------------------------------------------------------
 
-    def check_teachers(self, tie: Tie, signatures: tuple[str, ...], lesson: DatedLesson) -> None:
+    def check_teachers(
+        self, tie: Tie, signatures: tuple[str, ...], lesson: DatedLesson, count: int = 1
+    ) -> None:
         """R8.1: each signature must be a known teacher's, and that teacher should teach it."""
         group = self.view.groups[tie.group_id or ""]
         for signature in signatures:
             users = self.view.signature_users.get(signature)
             if not users:
-                self.note("schedule-unknown-signature", signature, tie.school_id, lesson)
-            elif not users & group.teachers:
+                self.note("schedule-unknown-signature", signature, tie.school_id, lesson,
+                          count=count)  # fmt: skip
+            elif users.isdisjoint(group.teachers):
                 self.note("schedule-teacher-not-in-group", signature, tie.school_id, lesson,
-                          group.name)  # fmt: skip
+                          group.name, count)  # fmt: skip
 
     # -- SS 12000 calendar events: by register id ----------------------------------------------
 
