@@ -8,8 +8,10 @@ without writing anything.
 from __future__ import annotations
 
 from collections import defaultdict
+from collections.abc import Iterable, Iterator
 from dataclasses import dataclass, field
 from datetime import date
+from operator import attrgetter
 from typing import Any
 
 from schoolsync.domain.directory import Directory, is_open
@@ -44,78 +46,66 @@ class DirectoryView:
     schools_by_key: dict[str, str]  # lower-cased code or name -> school id
 
 
-def _rows(base: dict[str, dict[str, Any]], changes: EntityChanges[Any], *names: str) -> None:
-    """Overlay one entity's changes on its rows (``names``: the fields kept, the key first)."""
-    for update in changes.updated:
-        if update.key in base:
-            base[update.key].update(update.values)
-    for row in changes.created:
-        base[getattr(row, names[0])] = {n: getattr(row, n) for n in names}
+def _overlaid(
+    rows: Iterable[Any], changes: EntityChanges[Any], *names: str
+) -> Iterator[tuple[Any, ...]]:
+    """One entity's rows as they will be: the loaded rows with their updates, then the created
+    rows, each as the values of ``names`` (the key first). No row is copied: a million
+    memberships are read through, not held twice."""
+    updates = {u.key: u.values for u in changes.updated}
+    pick = attrgetter(*names)
+    for row in rows:
+        values = updates.get(getattr(row, names[0])) if updates else None
+        if values is None:
+            yield pick(row)
+        else:
+            yield tuple(values[n] if n in values else getattr(row, n) for n in names)
+    yield from map(pick, changes.created)
 
 
 def build_view(directory: Directory, changes: ChangeSet, today: date) -> DirectoryView:
     """Overlay the planned changes on the directory."""
-    groups: dict[str, dict[str, Any]] = {
-        g.id: {"id": g.id, "school_id": g.school_id, "kind": g.kind, "name": g.name,
-               "register_id": g.register_id, "subject": g.subject}
-        for g in directory.groups.values()
-    }  # fmt: skip
-    _rows(groups, changes.groups, "id", "school_id", "kind", "name", "register_id", "subject")
     infos = {
-        gid: GroupInfo(
-            g["id"], g["school_id"], g["kind"], g["name"], g["register_id"], g["subject"]
+        gid: GroupInfo(gid, school_id, kind, name, register_id, subject)
+        for gid, school_id, kind, name, register_id, subject in _overlaid(
+            directory.groups.values(), changes.groups,
+            "id", "school_id", "kind", "name", "register_id", "subject",
         )
-        for gid, g in groups.items()
-    }
-    members: dict[str, dict[str, Any]] = {
-        m.id: {"id": m.id, "group_id": m.group_id, "user_id": m.user_id, "role": m.role,
-               "end_date": m.end_date}
-        for m in directory.memberships.values()
     }  # fmt: skip
-    _rows(members, changes.memberships, "id", "group_id", "user_id", "role", "end_date")
-    for m in members.values():
-        info = infos.get(m["group_id"])
-        if info is None or not is_open(m["end_date"], today):
+    members = _overlaid(
+        directory.memberships.values(), changes.memberships,
+        "id", "group_id", "user_id", "role", "end_date",
+    )  # fmt: skip
+    for _, group_id, user_id, role, end_date in members:
+        info = infos.get(group_id)
+        if info is None or not is_open(end_date, today):
             continue
-        if m["role"] == "student":
-            info.students.add(m["user_id"])
-        elif m["role"] == "teacher":
-            info.teachers.add(m["user_id"])
-    users: dict[str, dict[str, Any]] = {
-        u.id: {"id": u.id, "signature": u.signature} for u in directory.users.values()
-    }
-    _rows(users, changes.users, "id", "signature")
+        if role == "student":
+            info.students.add(user_id)
+        elif role == "teacher":
+            info.teachers.add(user_id)
     signature_users: dict[str, set[str]] = defaultdict(set)
-    for user in users.values():
-        if user["signature"]:
-            signature_users[user["signature"]].add(user["id"])
-    links: dict[str, dict[str, Any]] = {
-        ln.id: {"id": ln.id, "user_id": ln.user_id, "signature": ln.signature}
-        for ln in directory.links.values()
-    }
-    _rows(links, changes.school_links, "id", "user_id", "signature")
+    user_signature: dict[str, str] = {}
+    for user_id, signature in _overlaid(directory.users.values(), changes.users, "id", "signature"):
+        if signature:
+            signature_users[signature].add(user_id)
+            user_signature[user_id] = signature
     unit_signatures: dict[str, set[str]] = defaultdict(set)
-    for link in links.values():
-        if link["signature"]:
-            unit_signatures[link["signature"]].add(link["user_id"])
-    schools: dict[str, dict[str, Any]] = {
-        s.id: {"id": s.id, "name": s.name} for s in directory.schools.values()
-    }
-    _rows(schools, changes.schools, "id", "name")
-    units: dict[str, dict[str, Any]] = {
-        u.register_id: {"register_id": u.register_id, "school_id": u.school_id, "code": u.code}
-        for u in directory.units.values()
-    }
-    _rows(units, changes.units, "register_id", "school_id", "code")
-    keys = {s["name"].lower(): s["id"] for s in schools.values()}
-    keys.update({(u["code"] or "").lower(): u["school_id"] for u in units.values() if u["code"]})
+    links = _overlaid(directory.links.values(), changes.school_links, "id", "user_id", "signature")
+    for _, user_id, signature in links:
+        if signature:
+            unit_signatures[signature].add(user_id)
+    school_names = dict(_overlaid(directory.schools.values(), changes.schools, "id", "name"))
+    units = _overlaid(directory.units.values(), changes.units, "register_id", "school_id", "code")
+    keys = {name.lower(): school_id for school_id, name in school_names.items()}
+    keys.update({code.lower(): school_id for _, school_id, code in units if code})
     return DirectoryView(
         groups=infos,
         by_name={(g.school_id, g.kind, g.name): g for g in infos.values()},
         by_register={g.register_id: g for g in infos.values() if g.register_id},
         signature_users=dict(signature_users),
-        user_signature={u["id"]: u["signature"] for u in users.values() if u["signature"]},
+        user_signature=user_signature,
         unit_signatures=dict(unit_signatures),
-        school_names={s["id"]: s["name"] for s in schools.values()},
+        school_names=school_names,
         schools_by_key=keys,
     )
