@@ -41,20 +41,25 @@ USER_OWNED_FIELDS = ("email", "mobile")
 STAFF_ROLES = frozenset({"teacher", "staff"})
 
 
-def _register_values(person: Person, civic: CivicNo, people: People) -> dict[str, Any]:
-    """The user's REGISTER_FIELDS as the register has them (addresses and identifiers as the
-    directory's JSON text)."""
-    return {
-        "register_id": person.id,
-        "given_name": person.given_name,
-        "middle_name": person.middle_name,
-        "family_name": person.family_name,
-        "birth_date": person.birth_date or civic.birth_date,
-        "sex": person.sex,
-        "addresses": json_text(person.addresses),
-        "identifiers": json_text(person.identifiers),
-        "signature": people.signatures.get(person.id),
-    }
+def _register_values(person: Person, civic: CivicNo, people: People) -> tuple[Any, ...]:
+    """The user's REGISTER_FIELDS as the register has them, in that order (addresses and
+    identifiers as the directory's JSON text)."""
+    return (
+        person.id,
+        person.given_name,
+        person.middle_name,
+        person.family_name,
+        person.birth_date or civic.birth_date,
+        person.sex,
+        json_text(person.addresses),
+        json_text(person.identifiers),
+        people.signatures.get(person.id),
+    )
+
+
+def _register_fields(person: Person, civic: CivicNo, people: People) -> dict[str, Any]:
+    """The user's REGISTER_FIELDS by name."""
+    return dict(zip(REGISTER_FIELDS, _register_values(person, civic, people), strict=True))
 
 
 _held_register_values = attrgetter("civic_no", *REGISTER_FIELDS)
@@ -385,23 +390,22 @@ def _is_current(people: People, user: UserRow, person: Person, civic: CivicNo) -
     """Whether the user already holds what the register says, so nothing of theirs changes.
 
     The common case of a re-sync, for every user: one tuple compare of REGISTER_FIELDS (the
-    fields :func:`_changed_fields` compares), before it copies the register's values and
-    builds a dict of the differences.
+    fields :func:`_changed_fields` compares), before a dict of the differences is built.
     """
     if person.is_protected or user.protected:
         return False
     if (person.email and not user.email) or (person.mobile and not user.mobile):
         return False  # R2.2: a contact detail to fill
-    values = _register_values(person, civic, people)
-    wanted = (civic.value, *(values[name] for name in REGISTER_FIELDS))
-    return bool(_held_register_values(user) == wanted)
+    return bool(
+        _held_register_values(user) == (civic.value, *_register_values(person, civic, people))
+    )
 
 
 def _changed_fields(
     ctx: PlanContext, people: People, user: UserRow, person: Person, civic: CivicNo
 ) -> dict[str, Any]:
     """The user's fields the register changes (R2.1, R2.2, R11), with the change-log entry."""
-    values = _register_values(person, civic, people)
+    values = _register_fields(person, civic, people)
     changed: dict[str, Any] = {}
     if user.civic_no != civic.value:
         changed["civic_no"] = civic.value
@@ -462,7 +466,7 @@ def _plan_new_user(ctx: PlanContext, people: People, person: Person, civic: Civi
         UserRow(
             id=user_id,
             civic_no=civic.value,
-            **_register_values(person, civic, people),
+            **_register_fields(person, civic, people),
             email=person.email,
             mobile=person.mobile,
             status=status,
