@@ -645,7 +645,7 @@ class Step:
     label: str
     seconds: float
     peak_mb: float
-    changes: int  # change-log entries: rows created, updated or ended
+    changes: int  # the changes the run report counts: rows created, updated or ended
     rows: int  # rows inserted: change log, run record and issues included
     run_id: int
 
