@@ -31,8 +31,8 @@ from schoolsync.domain.directory import (
     SchoolRow,
     UnitRow,
     UserRow,
-    json_text,
 )
+from schoolsync.domain.records import json_text
 from schoolsync.domain.settings import Settings
 from schoolsync.engine import apply as apply_module
 from schoolsync.engine.plan.context import new_uuid

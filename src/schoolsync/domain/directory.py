@@ -12,9 +12,6 @@ from collections import defaultdict
 from collections.abc import Callable, Collection
 from dataclasses import dataclass, field
 from datetime import date, datetime
-from typing import Any
-
-import msgspec
 
 
 @dataclass(slots=True)
@@ -45,7 +42,7 @@ class UserRow:
     sex: str | None
     email: str | None
     mobile: str | None
-    # The register's addresses and identifiers as JSON text (json_text): a user's own text is a
+    # The register's addresses and identifiers as JSON text (records.json_text): a user's text is a
     # fraction of the lists and dicts it stands for, and it is compared in one step.
     addresses: str
     identifiers: str
@@ -130,15 +127,6 @@ class LessonRow:
     removed: bool
     problem: str | None
     digest: int | None = None  # of the fields after source_key (the planner's); None: unknown
-
-
-_JSON_TEXT = msgspec.json.Encoder().encode
-
-
-def json_text(value: Any) -> str:
-    """A value as the directory's JSON columns hold it (compact, keys in their order): the same
-    text the store writes, so equal values give equal text."""
-    return _JSON_TEXT(value).decode()
 
 
 Brief = tuple[int | None, datetime, bool]  # a held lesson's digest, start and removed flag

@@ -51,8 +51,8 @@ def pseudonym(person: Person) -> tuple[Person, CivicNo]:
         sex=None,
         email=None,
         mobile=None,
-        addresses=(),
-        identifiers={},
+        addresses="[]",
+        identifiers="{}",
         responsibles=(),
     )
     key = CivicNo(pseudonym_key(person.id), "tf", None, None)

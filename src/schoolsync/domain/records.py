@@ -11,6 +11,16 @@ from dataclasses import dataclass, field
 from datetime import date
 from typing import Any
 
+import msgspec
+
+_JSON_TEXT = msgspec.json.Encoder().encode
+
+
+def json_text(value: Any) -> str:
+    """A value as the directory's JSON columns hold it (compact, keys in their order): the same
+    text the store writes, so equal values give equal text."""
+    return _JSON_TEXT(value).decode()
+
 
 @dataclass(frozen=True, slots=True)
 class RecordRef:
@@ -81,8 +91,10 @@ class Person:
     sex: str | None = None
     email: str | None = None
     mobile: str | None = None
-    addresses: tuple[dict[str, Any], ...] = ()
-    identifiers: dict[str, Any] = field(default_factory=dict)
+    # As JSON text (json_text), the way the directory stores them: the list of addresses and
+    # the identifiers by kind (eduPersonPrincipalNames, externalIdentifiers).
+    addresses: str = "[]"
+    identifiers: str = "{}"
     security_marking: str = "Ingen"
     person_status: str = "Aktiv"
     enrolments: tuple[Enrolment, ...] = ()

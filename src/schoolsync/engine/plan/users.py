@@ -16,7 +16,7 @@ from typing import Any
 
 import msgspec
 
-from schoolsync.domain.directory import LinkRow, UserRow, is_open, json_text
+from schoolsync.domain.directory import LinkRow, UserRow, is_open
 from schoolsync.domain.personnummer import CivicNo, mask_civic_no
 from schoolsync.domain.protected import pseudonym_key, pseudonym_names
 from schoolsync.domain.records import Person
@@ -51,8 +51,8 @@ def _register_values(person: Person, civic: CivicNo, people: People) -> tuple[An
         person.family_name,
         person.birth_date or civic.birth_date,
         person.sex,
-        json_text(person.addresses),
-        json_text(person.identifiers),
+        person.addresses,
+        person.identifiers,
         people.signatures.get(person.id),
     )
 
