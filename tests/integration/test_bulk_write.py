@@ -276,6 +276,37 @@ def test_a_bulk_run_checks_the_keys_of_the_tables_it_wrote_and_of_those_naming_w
         store.dispose()
 
 
+@pytest.mark.parametrize(
+    "statement",
+    [
+        "DELETE FROM Groups",  # names are not case-sensitive
+        'UPDATE "Groups" SET "ID" = \'x\' || id',
+        "UPDATE groups SET (name, id) = (name, 'x' || id)",
+        "INSERT OR REPLACE INTO groups SELECT {moved} FROM groups",  # deletes each it replaces
+    ],
+)
+def test_a_bulk_run_on_sqlite_that_removes_a_named_row_in_any_spelling_is_refused(
+    tmp_path: Path, statement: str
+) -> None:
+    url = f"sqlite:///{tmp_path / 'directory.db'}"
+    paths, directory, _ = empty_directory(url, tmp_path)
+    run(url, paths)
+    before = directory.counts()
+    store = Store(url)
+    try:
+        with store.connect() as conn:
+            names = [r[1] for r in conn.exec_driver_sql("PRAGMA table_info(groups)")]
+        moved = ", ".join("'x' || id" if n == "id" else n for n in names)
+        with (
+            pytest.raises(DatabaseError, match="refused a record"),
+            store.transaction(bulk=True) as conn,
+        ):
+            conn.exec_driver_sql(statement.format(moved=moved))
+        assert directory.counts() == before
+    finally:
+        store.dispose()
+
+
 _ROW_TABLES = [
     (SchoolRow, t.schools),
     (UnitRow, t.school_units),

@@ -48,7 +48,7 @@ _CHUNK = 5000
 BULK_LOAD = 20_000
 
 Progress = Callable[[int], None]
-Converter = Callable[[list[Any]], list[Any]]
+Converter = Callable[[Sequence[Any]], Sequence[Any]]
 
 
 @dataclass(frozen=True, slots=True)
@@ -62,7 +62,7 @@ class Rows:
     """
 
     columns: tuple[str, ...]
-    data: tuple[list[Any], ...]
+    data: tuple[Sequence[Any], ...]
     prepare: Mapping[str, Converter] = field(default_factory=dict)
 
     def __len__(self) -> int:
@@ -291,12 +291,12 @@ def write_changes(
         _LOG_COLUMNS,
         (
             [run_id] * len(log),
-            [c.entity for c in log],
-            [c.entity_id for c in log],
-            [c.action for c in log],
-            log,  # the details, masked a chunk at a time as they are written
+            log.entities,
+            log.ids,
+            log.actions,
+            range(len(log)),  # the details, masked a chunk at a time as they are written
         ),
-        {"details": lambda part: [mask_details(c.details, today=today) for c in part]},
+        {"details": lambda part: [mask_details(log.details(at), today=today) for at in part]},
     )
     insert_rows(conn, t.changes, rows, advance)
     write_issues(conn, changes.issues, run_id)

@@ -156,40 +156,48 @@ def _foreign_keys_on(conn: Connection) -> bool:
 
 
 _WRITE = re.compile(
-    r"\s*(INSERT(?:\s+OR\s+\w+)?\s+INTO|UPDATE(?:\s+OR\s+\w+)?|DELETE\s+FROM|REPLACE\s+INTO)\s+"
-    r'"?(\w+)"?(?![\w."])',
+    r'\s*(INSERT(?:\s+OR\s+\w+)?\s+INTO|UPDATE(?:\s+OR\s+\w+)?|DELETE\s+FROM)\s+"?(\w+)"?(?![\w."])',
     re.IGNORECASE,
 )
+# What may delete or re-key rows without saying so (REPLACE, an upsert): then every table is
+# checked. SAVEPOINT and the like, reads and index changes write no rows.
+_UNCLEAR = re.compile(r"\bREPLACE\b|\bON\s+CONFLICT\b", re.IGNORECASE)
 _READ_ONLY = re.compile(
-    r"\s*(SELECT|PRAGMA|CREATE|DROP|SAVEPOINT|RELEASE|ROLLBACK)\b", re.IGNORECASE
+    r"\s*(SELECT|PRAGMA|CREATE\s+(UNIQUE\s+)?INDEX|DROP\s+INDEX|SAVEPOINT|RELEASE|ROLLBACK)\b",
+    re.IGNORECASE,
 )
+_LAST_WHERE = re.compile(r"\sWHERE\s(?!.*\sWHERE\s)", re.IGNORECASE | re.DOTALL)
 
 
 class _Writes:
     """SQLite, in a transaction with foreign keys off: the tables whose rows may now break a
     foreign key, learnt from every statement the connection runs. Rows inserted into or updated
-    in a table may name parents that do not exist; a parent's rows deleted, or updated in a
-    column its children name, may be named by them. ``unknown`` when a statement that may
-    write could not be read: then every table is checked."""
+    in a table may name parents that do not exist; a parent's rows deleted, or updated where
+    the update mentions a column its children name, may be named by them. ``unknown`` when a
+    statement that may write could not be read: then every table is checked."""
 
     def __init__(self) -> None:
         self.tables: set[str] = set()
         self.unknown = False
 
     def __call__(self, _conn: Any, _cursor: Any, statement: str, *_args: Any) -> None:
-        found = _WRITE.match(statement)
-        if found is None:
-            self.unknown = self.unknown or _READ_ONLY.match(statement) is None
+        if self.unknown:
             return
-        verb, table = found.group(1).split()[0].upper(), found.group(2)
+        found = _WRITE.match(statement)
+        if found is None or _UNCLEAR.search(statement):
+            self.unknown = found is not None or _READ_ONLY.match(statement) is None
+            return
+        verb, table = found.group(1).split()[0].upper(), found.group(2).lower()
         if verb != "DELETE":
             self.tables.add(table)
         named = _named_columns().get(table)
         if named is None or verb == "INSERT":
             return
         if verb == "UPDATE":
-            assigned = re.split(r"\sWHERE\s", statement[found.end() :], flags=re.IGNORECASE)[0]
-            if not any(re.search(rf'\b"?{c}"?\s*=', assigned) for c in named[0]):
+            rest = statement[found.end() :]
+            where = _LAST_WHERE.search(rest)
+            assigned = rest[: where.start()] if where else rest  # SET ..., subqueries included
+            if not any(re.search(rf"\b{c}\b", assigned, re.IGNORECASE) for c in named[0]):
                 return
         self.tables.update(named[1])
 

@@ -91,14 +91,6 @@ class Change:
         return change
 
     @property
-    def count(self) -> int:
-        """How many changes the entry stands for: the lessons a run creates for one group are
-        logged as one entry, with how many they are (each lesson row names its run)."""
-        if self.entity == "lesson" and self.action == "created":
-            return int(self.details.get("lessons", 1))
-        return 1
-
-    @property
     def details(self) -> dict[str, Any]:
         """The details, name to value."""
         return dict(zip(self._names, self._values, strict=True))
@@ -114,6 +106,54 @@ class Change:
 
     def __repr__(self) -> str:
         return f"Change({self.entity!r}, {self.entity_id!r}, {self.action!r}, {self.details!r})"
+
+
+class ChangeLog:
+    """A plan's change log, in order: one entry per change a user would notice.
+
+    A first sync makes two million, held until they are written, so the entries are held
+    column by column (entity, id, action, and the details as one shared tuple of names beside
+    a tuple of values); :class:`Change` objects are made only as the log is read.
+    """
+
+    __slots__ = ("_names", "_values", "actions", "entities", "ids")
+
+    def __init__(self) -> None:
+        self.entities: list[str] = []
+        self.ids: list[str] = []
+        self.actions: list[str] = []
+        self._names: list[tuple[str, ...]] = []
+        self._values: list[tuple[Any, ...]] = []
+
+    def add(
+        self,
+        entity: str,
+        entity_id: str,
+        action: str,
+        names: tuple[str, ...] = (),
+        values: tuple[Any, ...] = (),
+    ) -> None:
+        """Add an entry whose details are these names and values (the caller holds ``names``
+        once for all its entries)."""
+        self.entities.append(entity)
+        self.ids.append(entity_id)
+        self.actions.append(action)
+        self._names.append(names)
+        self._values.append(values)
+
+    def append(self, change: Change) -> None:
+        """Add an entry."""
+        self.add(change.entity, change.entity_id, change.action, change._names, change._values)
+
+    def details(self, at: int) -> dict[str, Any]:
+        """The details of the entry at a position, name to value."""
+        return dict(zip(self._names[at], self._values[at], strict=True))
+
+    def __len__(self) -> int:
+        return len(self.ids)
+
+    def __iter__(self) -> Iterator[Change]:
+        return map(Change.of, self.entities, self.ids, self.actions, self._names, self._values)
 
 
 @dataclass(frozen=True, slots=True)
@@ -188,7 +228,7 @@ class ChangeSet:
         default_factory=lambda: EntityChanges(MembershipRow)
     )
     lessons: EntityChanges[LessonRow] = field(default_factory=lambda: EntityChanges(LessonRow))
-    log: list[Change] = field(default_factory=list)
+    log: ChangeLog = field(default_factory=ChangeLog)
     issues: list[Issue] = field(default_factory=list)
     scrub: list[tuple[str, list[str]]] = field(default_factory=list)
     protected_persons: set[str] = field(default_factory=set)
@@ -206,7 +246,10 @@ class ChangeSet:
 
     def record(self, entity: str, entity_id: str, action: str, **details: Any) -> None:
         """Add a change-log entry."""
-        self.log.append(Change(entity, entity_id, action, details))
+        names = tuple(details)
+        self.log.add(
+            entity, entity_id, action, _NAMES.setdefault(names, names), (*details.values(),)
+        )
 
     @property
     def is_empty(self) -> bool:
@@ -216,8 +259,10 @@ class ChangeSet:
     def counts(self) -> dict[str, dict[str, int]]:
         """Changes counted per report group and action (the run report's ``changes``)."""
         per: dict[str, Counter[str]] = {g: Counter() for g in REPORT_GROUPS}
-        for change in self.log:
-            per[ENTITY_GROUP[change.entity]][change.action] += change.count
+        log = self.log
+        for at, (entity, action) in enumerate(zip(log.entities, log.actions, strict=True)):
+            lessons = entity == "lesson" and action == "created"
+            per[ENTITY_GROUP[entity]][action] += log.details(at).get("lessons", 1) if lessons else 1
         out: dict[str, dict[str, int]] = {}
         for group, counter in per.items():
             base = dict.fromkeys(_BASE_ACTIONS.get(group, ()), 0)

@@ -24,7 +24,6 @@ import msgspec
 
 from schoolsync.domain.directory import HeldLessons, LessonRow
 from schoolsync.domain.schedule import DatedLesson, RowLessons, ScheduleSnapshot
-from schoolsync.engine.plan.changeset import Change
 from schoolsync.engine.plan.context import PlanContext
 from schoolsync.engine.plan.ties import Finding, Linker, Tie
 from schoolsync.engine.plan.view import DirectoryView
@@ -198,9 +197,7 @@ def _diff(
         elif seen[0] != digest and seen[1].date() >= today:  # what has happened is history
             differs[key] = digest
     for (group, group_id), count in sorted(created.items(), key=lambda c: (c[0][0], c[0][1] or "")):
-        ctx.changes.log.append(
-            Change.of("lesson", group_id or "", "created", _CREATED_NAMES, (group, count))
-        )
+        ctx.changes.log.add("lesson", group_id or "", "created", _CREATED_NAMES, (group, count))
     gone = [
         key
         for key, (_, start, removed) in brief.items()

@@ -14,7 +14,6 @@ from datetime import date
 
 from schoolsync.domain.directory import MembershipRow, is_open
 from schoolsync.domain.records import Duty
-from schoolsync.engine.plan.changeset import Change
 from schoolsync.engine.plan.context import PlanContext
 from schoolsync.engine.plan.groups import WORD, GroupOutcome
 from schoolsync.engine.plan.people import Span
@@ -165,7 +164,7 @@ def plan_memberships(
     today = ctx.today
     new_id = ctx.new_id
     create = ctx.changes.memberships.create
-    log = ctx.changes.log.append
+    log = ctx.changes.log.add
     # Only what changes is sorted (into the order of the change log): at a re-sync, nothing.
     get = existing.get
     changing: list[MemberKey] = []
@@ -185,7 +184,7 @@ def plan_memberships(
         if row is None:
             mid = new_id()
             create(MembershipRow(mid, key[0], key[1], key[2], start, end))
-            log(Change.of("membership", mid, "created", _CREATED_NAMES, key))  # ``record``
+            log("membership", mid, "created", _CREATED_NAMES, key)  # ``record``
             continue
         changed = {
             k: v for k, v in (("start_date", start), ("end_date", end)) if getattr(row, k) != v

@@ -8,7 +8,7 @@ without writing anything.
 from __future__ import annotations
 
 from collections import defaultdict
-from collections.abc import Iterable, Iterator
+from collections.abc import Iterable, Iterator, Mapping
 from dataclasses import dataclass, field
 from datetime import date
 from operator import attrgetter
@@ -52,7 +52,10 @@ def _overlaid(
     """One entity's rows as they will be: the loaded rows with their updates, then the created
     rows, each as the values of ``names`` (the key first). No row is copied: a million
     memberships are read through, not held twice."""
-    updates = {u.key: u.values for u in changes.updated}
+    updates: dict[str, Mapping[str, Any]] = {}
+    for update in changes.updated:  # a row updated twice (R11 masking, say) gets both
+        held = updates.get(update.key)
+        updates[update.key] = update.values if held is None else {**held, **update.values}
     pick = attrgetter(*names)
     for row in rows:
         values = updates.get(getattr(row, names[0])) if updates else None
