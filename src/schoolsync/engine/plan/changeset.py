@@ -61,9 +61,9 @@ _NAMES: dict[tuple[str, ...], tuple[str, ...]] = {}  # each set of detail names,
 class Change:
     """One row of the change log: what happened to which entity, with its details.
 
-    A run makes one per change (two million at the largest size) and holds them until they are
-    written, so the details are held as their values only, beside one shared tuple of their
-    names; :attr:`details` makes the mapping when it is asked for.
+    The details are held as their values only, beside one shared tuple of their names;
+    :attr:`details` makes the mapping when it is asked for. A plan's log holds its entries as
+    columns (:class:`ChangeLog`) and makes these as it is read.
     """
 
     __slots__ = ("_names", "_values", "action", "entity", "entity_id")
