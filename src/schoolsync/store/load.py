@@ -63,8 +63,6 @@ class _Values:
         # update replaces a value), so their rows share one list per distinct list.
         lists = Memo(lambda text: list(texts[text]))
         self.shared_list: Convert = lambda col: tuple(map(lists.__getitem__, col))
-        self.json: Convert = lambda col: tuple(map(_decode, col))
-        self.text: Convert = lambda col: col  # JSON kept as its text (see UserRow)
         self.flag: Convert | None = (lambda col: tuple(map(bool, col))) if sqlite else None
         if sqlite:
             dates, times = Memo(date.fromisoformat), Memo(datetime.fromisoformat)
@@ -72,10 +70,6 @@ class _Values:
             self.datetime: Convert = lambda col: tuple(map(times.__getitem__, col))
         else:
             self.date = self.datetime = self.shared
-
-    def is_json(self, convert: Convert | None) -> bool:
-        """Whether a column's converter expects JSON text."""
-        return convert in (self.json, self.text, self.strings_list, self.shared_list)
 
 
 def _columns(
@@ -94,8 +88,10 @@ def _columns(
     """
     quote = conn.dialect.identifier_preparer.quote
     names = [
-        f"{quote(name)}::text" if not values.sqlite and values.is_json(convert) else quote(name)
-        for name, convert in columns
+        f"{quote(name)}::text"
+        if not values.sqlite and isinstance(table.c[name].type, sa.JSON)
+        else quote(name)
+        for name, _ in columns
     ]
     sql = f"SELECT {', '.join(names)} FROM {table_name(conn, table)}{where}"
     converters = [(i, convert) for i, (_, convert) in enumerate(columns) if convert is not None]
@@ -157,7 +153,7 @@ def load_directory(
     user_cols = [
         ("id", shared), ("civic_no", None), ("register_id", None), ("given_name", None),
         ("middle_name", None), ("family_name", None), ("birth_date", day), ("sex", shared),
-        ("email", None), ("mobile", None), ("addresses", v.text), ("identifiers", v.text),
+        ("email", None), ("mobile", None), ("addresses", None), ("identifiers", None),
         ("signature", None), ("status", shared), ("protected", flag), ("merged_into", shared),
     ]  # fmt: skip
     for c in _columns(conn, v, t.users, user_cols):
