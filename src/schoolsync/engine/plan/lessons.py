@@ -118,37 +118,52 @@ def _row_lessons(
     linker: Linker, school: str | None, row: RowLessons, shared: _Shared, wanted: dict[str, Wanted]
 ) -> None:
     """A timetable row's lessons (each of its groups on each of its dates), tied once per group
-    for all its dates alike and made straight into their values (as :func:`_row` makes them)."""
+    for all its dates alike and made straight into their values (laid out by :func:`_around`, as
+    :func:`_row` lays out a single lesson's)."""
     if not row.days or not row.groups:
         return
     teachers = shared.names(row.teachers)
     share = shared.value
     midnight, week = row.days[0]
-    ties = [
-        (group, linker.tie_by_name(school, DatedLesson(
+    around = []  # each group's values before and after its start and end
+    for group in row.groups:
+        first = DatedLesson(
             f"{row.base}|{week}|{group}", group, row.subject, row.teachers,
             midnight + row.begin, midnight + row.begin + row.length, row.room, row.where,
-        ), len(row.days)))
-        for group in row.groups
-    ]  # fmt: skip
-    subject, room, begin, length = row.subject, row.room, row.begin, row.length
+        )  # fmt: skip
+        tie = linker.tie_by_name(school, first, len(row.days))
+        around.append(_around(tie, group, row.subject, teachers, row.room, False))
+    begin, length = row.begin, row.length
     for midnight, week in row.days:
         start = share(midnight + begin)
         end = share(start + length)
         prefix = f"{row.base}|{week}|"
-        for group, tie in ties:
-            wanted[prefix + group] = (
-                tie.school_id, group, tie.group_id, tie.class_id, subject, teachers, start, end,
-                room, False, False, tie.problem,
-            )  # fmt: skip
+        for group, (before, after) in zip(row.groups, around, strict=True):
+            wanted[prefix + group] = (*before, start, end, *after)
+
+
+def _around(
+    tie: Tie,
+    group: str,
+    subject: str | None,
+    teachers: list[str],
+    room: str | None,
+    cancelled: bool,
+) -> tuple[Wanted, Wanted]:
+    """A lesson's values in _COMPARED order, but for its start and end: those before them and
+    those after (a row's lessons differ only in their start and end)."""
+    return (
+        (tie.school_id, group, tie.group_id, tie.class_id, subject, teachers),
+        (room, cancelled, False, tie.problem),
+    )
 
 
 def _row(lesson: DatedLesson, tie: Tie, teachers: list[str], share: Callable[[Any], Any]) -> Wanted:
     """A lesson's values as the directory would hold them, in _COMPARED order."""
-    return (
-        tie.school_id, lesson.group_name, tie.group_id, tie.class_id, lesson.subject, teachers,
-        share(lesson.start), share(lesson.end), lesson.room, lesson.cancelled, False, tie.problem,
-    )  # fmt: skip
+    before, after = _around(
+        tie, lesson.group_name, lesson.subject, teachers, lesson.room, lesson.cancelled
+    )
+    return (*before, share(lesson.start), share(lesson.end), *after)
 
 
 def _of_bad_row(key: str, bad_bases: set[str]) -> bool:
