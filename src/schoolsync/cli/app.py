@@ -8,7 +8,7 @@ from pathlib import Path
 import click
 
 from schoolsync import __version__
-from schoolsync.cli import admin, demo, export, runs, sync, troubleshoot
+from schoolsync.cli import admin, demo, export, fetch, runs, sync, troubleshoot
 from schoolsync.cli.context import Env, date_option
 
 
@@ -49,6 +49,7 @@ def cli(
 
 for command in (
     sync.sync_command,
+    fetch.fetch_command,
     export.export_command,
     runs.runs_group,
     demo.demo_command,

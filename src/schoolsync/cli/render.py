@@ -41,6 +41,18 @@ def print_json(data: Any) -> None:
     sys.stdout.write(json.dumps(data, ensure_ascii=False, indent=2, default=str) + "\n")
 
 
+def api_summary(stats: dict[str, Any]) -> str:
+    """One line on what an SS 12000 API read cost."""
+    size = stats.get("bytes", 0) / 1024**2
+    restarts = stats.get("restarts", 0)
+    return (
+        f"API read: {stats.get('requests', 0)} requests, {stats.get('retries', 0)} retried, "
+        f"{size:.1f} MB in {stats.get('seconds', 0):.1f} s"
+        + (f", {restarts} read again from page 1 (expired page tokens)" if restarts else "")
+        + "."
+    )
+
+
 def changes_table(changes: dict[str, dict[str, int]], title: str = "Changes") -> Table:
     """A table of change counts per kind and action; kinds without changes are left out."""
     seen = {a for group in changes.values() for a in group}
@@ -104,6 +116,17 @@ def progress_stages(enabled: bool) -> Iterator[Callable[[str, int], Callable[[in
     with Progress(*columns, console=err_console, transient=False) as progress:
 
         def stage(name: str, total: int) -> Callable[[int], None]:
+            if total < 0:  # how much is not known until it is done (an API endpoint's records)
+                task = progress.add_task(name, total=None)
+
+                def advance(n: int) -> None:
+                    if n < 0:  # done: the bar ends full
+                        done = progress.tasks[task].completed
+                        progress.update(task, total=max(done, 1), completed=max(done, 1))
+                    else:
+                        progress.advance(task, n)
+
+                return advance
             task = progress.add_task(name, total=max(total, 1))
             if total == 0:
                 progress.advance(task, 1)

@@ -2,18 +2,16 @@
 
 from __future__ import annotations
 
-from pathlib import Path
-
 import click
 
 from schoolsync.cli import render
 from schoolsync.cli.context import Env, exit_status, pass_env, today_option, wait_option
 from schoolsync.engine.run import RunResult, sync
-from schoolsync.sources.detect import FORMATS
+from schoolsync.sources.detect import FORMATS, as_source
 
 
 @click.command("sync")
-@click.argument("sources", nargs=-1, required=True, type=click.Path(path_type=Path))
+@click.argument("sources", nargs=-1, required=True)
 @click.option("--dry-run", is_flag=True, help="Plan and report only; apply nothing.")
 @click.option("--json", "as_json", is_flag=True, help="Print the run report as JSON.")
 @click.option(
@@ -32,7 +30,7 @@ from schoolsync.sources.detect import FORMATS
 @pass_env
 def sync_command(
     env: Env,
-    sources: tuple[Path, ...],
+    sources: tuple[str, ...],
     dry_run: bool,
     as_json: bool,
     source_format: str | None,
@@ -41,7 +39,8 @@ def sync_command(
 ) -> int:
     """Run one sync of SOURCES: plan, then apply in one transaction.
 
-    SOURCES: an SS 12000 bundle folder (the register) and/or Skola24/Novaschem text exports (the
+    SOURCES: an SS 12000 bundle folder or the base URL of an SS 12000 API (https://…/v2.0, read
+    with the [ss12000] settings) for the register, and/or Skola24/Novaschem text exports (the
     schedule, one per school). Exit status: 0 done (warnings included), 1 failed (nothing
     applied), 3 held by a safety lock.
     """
@@ -50,7 +49,7 @@ def sync_command(
     with render.progress_stages(not as_json and render.err_console.is_terminal) as stage:
         result = sync(
             store,
-            sources,
+            [as_source(s) for s in sources],
             settings,
             env.today,
             dry_run=dry_run,
@@ -77,6 +76,9 @@ def show_result(result: RunResult, as_json: bool) -> None:
     if result.status == "held" and result.run_id is None:
         head = "[red]Dry run: a real run would be held by a safety lock[/]"
     render.console.print(f"[bold]{head}[/] (today = {result.today.isoformat()})")
+    for source in result.sources:
+        if source.get("api"):
+            render.console.print(render.api_summary(source["api"]))
     title = "What the run would have changed" if result.status == "held" else "Changes"
     render.console.print(render.changes_table(result.changes, title))
     if result.message:

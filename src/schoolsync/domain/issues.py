@@ -44,6 +44,7 @@ _KINDS = [
     IssueKind("unknown-reference", "warning", "R9", "Reference to a missing record"),
     IssueKind("duty-without-person", "info", "R4.1", "Duty without a person"),
     IssueKind("protected-identity-excluded", "info", "R11", "Protected persons left out"),
+    IssueKind("security-marking-missing", "warning", "R11", "No securityMarking in an API read"),
     IssueKind("protected-identity-pseudonymised", "info", "R11", "Protected persons pseudonymised"),
     IssueKind("signature-conflict", "warning", "R4.3", "Different signatures on different units"),
     IssueKind("signature-duplicate", "error", "R4.4", "Two people with one signature"),
@@ -59,6 +60,7 @@ _KINDS = [
     IssueKind("schedule-teacher-not-in-group", "warning", "R8.1", "Teacher not in the group"),
     IssueKind("schedule-class-no-subject-group", "warning", "R8.2", "No group for class+subject"),
     IssueKind("schedule-class-mixed", "warning", "R8.2", "Group mixes classes"),
+    IssueKind("api-endpoint-unavailable", "warning", "R10", "An API endpoint was not read"),
     IssueKind("lock-missing-data", "error", "R10", "A kind of data is missing from the read"),
     IssueKind("lock-mass-change", "error", "R10", "Too many users or memberships would end"),
 ]

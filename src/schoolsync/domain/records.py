@@ -233,6 +233,10 @@ class RegisterSnapshot:
         assumed: What was read by assumption rather than as written, for the run's report:
             (endpoint, field, what was assumed) to how many values.
         issues: Problems found while reading (record-level; file-level ones raise).
+        api: For a read of an SS 12000 API (or a bundle it wrote): what the read cost
+            (requests, retries, bytes, seconds, records and pages per endpoint).
+        withheld: Fields an API read gave for no record of their kind (``persons.securityMarking``):
+            most likely a scope the client lacks, so the read cannot be trusted to say them.
     """
 
     source: str
@@ -253,6 +257,8 @@ class RegisterSnapshot:
     partial: dict[str, set[str]] = field(default_factory=dict)
     assumed: dict[tuple[str, str, str], int] = field(default_factory=dict)
     issues: list[Any] = field(default_factory=list)
+    api: dict[str, Any] | None = None
+    withheld: set[str] = field(default_factory=set)
 
     def mark_unreadable(self, kind: str, record_id: str | None) -> None:
         """Remember that a record of ``kind`` could not be read (by id when one was found)."""

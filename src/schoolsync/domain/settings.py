@@ -86,6 +86,37 @@ class SourceSettings(_Section):
         return self.max_file_mb * 1024 * 1024
 
 
+class ApiSettings(_Section):
+    """The ``[ss12000]`` table: how a live SS 12000:2020 API is read (a SOURCE that is a URL).
+
+    The client secret itself is never a setting: it is read from the environment variable
+    ``client_secret_env`` names, or from the file ``client_secret_file`` names.
+    """
+
+    token_url: str | None = None
+    client_id: str | None = None
+    client_secret_env: str | None = None
+    client_secret_file: str | None = None
+    scope: str = ""
+    token_auth: Literal["basic", "form"] = "basic"  # how the client id and secret are sent
+    page_size: int = Field(default=500, ge=1, le=10_000)
+    calendar_days_back: int = Field(default=7, ge=0, le=366)
+    calendar_days_ahead: int = Field(default=60, ge=0, le=731)
+    calendar_window_days: int = Field(default=7, ge=1, le=366)
+    organisations: list[str] = Field(default_factory=list)  # school units to read; [] = all
+    full_read_every_days: int = Field(default=7, ge=1, le=366)
+    timeout_seconds: float = Field(default=60.0, gt=0, le=3600)
+    max_attempts: int = Field(default=6, ge=1, le=50)  # per request, the first one included
+    max_retry_wait_seconds: float = Field(default=120.0, ge=0, le=3600)
+
+    @field_validator("token_url")
+    @classmethod
+    def _web_address(cls, value: str | None) -> str | None:
+        if value is not None and not value.startswith(("https://", "http://")):
+            raise ValueError("must be an https:// address")
+        return value
+
+
 class Settings(_Section):
     """All settings."""
 
@@ -93,6 +124,7 @@ class Settings(_Section):
     sync: SyncSettings = Field(default_factory=SyncSettings)
     locks: LockSettings = Field(default_factory=LockSettings)
     sources: SourceSettings = Field(default_factory=SourceSettings)
+    ss12000: ApiSettings = Field(default_factory=ApiSettings)
 
     @field_validator("schools")
     @classmethod

@@ -23,7 +23,11 @@ class Snapshot:
         out: list[dict[str, Any]] = []
         if self.register is not None:
             counts = {k: self.register.counts.get(k, 0) for k in sorted(self.register.kinds)}
-            out.append({"format": "ss12000", "path": self.register.source, "records": counts})
+            entry: dict[str, Any] = {"format": "ss12000", "path": self.register.source}
+            entry["records"] = counts
+            if self.register.api is not None:
+                entry["api"] = self.register.api
+            out.append(entry)
         for snap in self.schedules:
             if snap.source == "ss12000":
                 continue

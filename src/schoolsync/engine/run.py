@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import gc
 from collections.abc import Callable, Iterator, Sequence
-from contextlib import contextmanager
+from contextlib import ExitStack, contextmanager
 from dataclasses import dataclass, field
 from datetime import date
 from pathlib import Path
@@ -20,7 +20,7 @@ from schoolsync.domain.snapshot import Snapshot
 from schoolsync.engine.apply import is_bulk, total_rows, write_changes, write_issues
 from schoolsync.engine.plan import Plan, plan_run
 from schoolsync.errors import ConflictError, InputError, SchoolsyncError
-from schoolsync.sources.detect import fingerprint, read_sources
+from schoolsync.sources.detect import Source, as_source, fingerprint, local_sources, read_sources
 from schoolsync.store.db import Store
 from schoolsync.store.load import load_directory
 from schoolsync.store.runs import finish_run, get_run, insert_run, now, update_run_options, who
@@ -45,7 +45,7 @@ class RunResult:
     changes: dict[str, dict[str, int]]
     issues: list[Issue]
     today: date
-    sources: list[dict[str, str]] = field(default_factory=list)
+    sources: list[dict[str, Any]] = field(default_factory=list)
     run_id: int | None = None
     message: str = ""
 
@@ -80,7 +80,7 @@ def gc_paused() -> Iterator[None]:
 
 def sync(
     store: Store,
-    sources: Sequence[Path],
+    sources: Sequence[Source],
     settings: Settings,
     today: date,
     *,
@@ -99,7 +99,8 @@ def sync(
 
     Args:
         store: The directory database.
-        sources: Source paths (an SS 12000 bundle folder, Novaschem text exports).
+        sources: The sources: paths (an SS 12000 bundle folder, Novaschem text exports) and/or
+            the base URL of an SS 12000 API (a str), read in full into a temporary folder.
         settings: The settings.
         today: The date the rules treat as today.
         dry_run: Plan and report only.
@@ -117,9 +118,10 @@ def sync(
         SchoolsyncError: For bad input or a database failure; nothing was applied.
     """
     started = now()
-    with gc_paused():
+    with gc_paused(), ExitStack() as stack:
+        local = _localise(store, sources, settings, today, started, stage, dry_run, wait, stack)
         read = _read(
-            store, sources, settings, today, started, stage, source_format,
+            store, sources, local, settings, today, started, stage, source_format,
             record=not dry_run, wait=wait,
         )  # fmt: skip
         with store.run_lock(wait):
@@ -130,6 +132,7 @@ def sync(
                 store,
                 plan,
                 sources,
+                local,
                 started,
                 dry_run=dry_run,
                 stage=stage,
@@ -140,8 +143,32 @@ def sync(
             )
 
 
+def _localise(
+    store: Store,
+    sources: Sequence[Source],
+    settings: Settings,
+    today: date,
+    started: Any,
+    stage: StageCallback,
+    dry_run: bool,
+    wait: float,
+    stack: ExitStack,
+) -> list[Path]:
+    """The sources as paths: an SS 12000 API read into a temporary bundle folder that lives as
+    long as ``stack``. A read that fails is recorded as a failed run (unless a dry run)."""
+    if not any(isinstance(s, str) for s in sources):
+        return [s for s in sources if isinstance(s, Path)]
+    try:
+        return stack.enter_context(local_sources(sources, settings.ss12000, today, stage))
+    except InputError as exc:
+        if not dry_run:
+            record_failed(store, sources, today, started, exc, wait)
+        raise
+
+
 def _read(
     store: Store,
+    sources: Sequence[Source],
     paths: Sequence[Path],
     settings: Settings,
     today: date,
@@ -152,13 +179,16 @@ def _read(
     record: bool,
     wait: float,
 ) -> Snapshot:
-    """Read the run's sources; a run that fails on its input is recorded (when ``record``)."""
+    """Read the run's sources (``paths``: them as local paths); a run that fails on its input is
+    recorded (when ``record``)."""
+    labels = {p: s for s, p in zip(sources, paths, strict=True) if isinstance(s, str)}
     try:
         advance = stage("Reading sources", len(paths))
-        return read_sources(paths, advance, source_format, settings.sources.max_file_bytes)
+        max_bytes = settings.sources.max_file_bytes
+        return read_sources(paths, advance, source_format, max_bytes, labels)
     except InputError as exc:
         if record:
-            record_failed(store, paths, today, started, exc, wait)
+            record_failed(store, sources, today, started, exc, wait)
         raise
 
 
@@ -185,7 +215,8 @@ def _load_and_plan(
 def _decide_and_write(
     store: Store,
     plan: Plan,
-    sources: Sequence[Path],
+    sources: Sequence[Source],
+    local: Sequence[Path],
     started: Any,
     *,
     dry_run: bool,
@@ -201,7 +232,7 @@ def _decide_and_write(
     if dry_run:
         return run_result(plan, status)
     if status == "held":
-        return _hold(store, plan, trips, sources, source_format, started, on_commit)
+        return _hold(store, plan, trips, sources, local, source_format, started, on_commit)
     return _apply(store, plan, trips, started, stage, approves, on_commit)
 
 
@@ -225,17 +256,19 @@ def _hold(
     store: Store,
     plan: Plan,
     trips: list[Issue],
-    sources: Sequence[Path],
+    sources: Sequence[Source],
+    local: Sequence[Path],
     source_format: str | None,
     started: Any,
     on_commit: CommitCallback,
 ) -> RunResult:
-    """Record a held run: what it would have done, why it was held; nothing else is written."""
+    """Record a held run: what it would have done, why it was held; nothing else is written.
+    Its export is fingerprinted as read (``local``: an API's read, in its folder)."""
     options = {
         "held_by": sorted({i.code for i in trips}),
         "paths": [str(p) for p in sources],
         "format": source_format,
-        "fingerprint": fingerprint(sources),
+        "fingerprint": fingerprint(local),
     }
     issues = plan.issues + trips
     run_id = 0
@@ -308,7 +341,7 @@ def run_result(plan: Plan, status: str, run_id: int | None = None) -> RunResult:
 
 def record_failed(
     store: Store,
-    sources: Sequence[Path],
+    sources: Sequence[Source],
     today: date,
     started: Any,
     exc: SchoolsyncError,
@@ -363,19 +396,21 @@ def approve(
                 f"Run {run_id} was approved already, by run {options['approved_by_run']}.",
                 f"See: schoolsync runs show {options['approved_by_run']}",
             )
-        paths = [Path(p) for p in options.get("paths", [])]
-        if fingerprint(paths) != options.get("fingerprint"):
-            raise ConflictError(
-                f"The export behind run {run_id} ({', '.join(map(str, paths))}) changed or is "
-                f"gone since the run was held, so it cannot be approved as it was.",
-                "Run the sync again with the new export; add --allow-mass-changes if it should "
-                "be applied even though it trips a safety lock.",
-            )
+        paths = [as_source(p) for p in options.get("paths", [])]
         started = now()
         source_format = options.get("format")
-        with gc_paused():
+        with gc_paused(), ExitStack() as stack:
+            # An API is read again (into a temporary folder): approving needs the same read.
+            local = _localise(store, paths, settings, today, started, stage, False, 0.0, stack)
+            if fingerprint(local) != options.get("fingerprint"):
+                raise ConflictError(
+                    f"The export behind run {run_id} ({', '.join(map(str, paths))}) changed or "
+                    f"is gone since the run was held, so it cannot be approved as it was.",
+                    "Run the sync again with the new export; add --allow-mass-changes if it "
+                    "should be applied even though it trips a safety lock.",
+                )
             read = _read(
-                store, paths, settings, today, started, stage, source_format,
+                store, paths, local, settings, today, started, stage, source_format,
                 record=True, wait=0.0,
             )  # fmt: skip
             plan = _load_and_plan(store, read, settings, today, stage)
@@ -384,6 +419,7 @@ def approve(
                 store,
                 plan,
                 paths,
+                local,
                 started,
                 dry_run=False,
                 stage=stage,

@@ -3,24 +3,60 @@
 from __future__ import annotations
 
 import hashlib
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Iterator, Mapping, Sequence
+from contextlib import ExitStack, contextmanager
+from datetime import date
 from pathlib import Path
 
+from schoolsync.domain.settings import ApiSettings
 from schoolsync.domain.snapshot import Snapshot
 from schoolsync.errors import InputError
 from schoolsync.sources.novaschem import is_novaschem, read_novaschem
 from schoolsync.sources.ss12000 import read_bundle
+from schoolsync.sources.ss12000.api import Progress, fetched, is_api_url
 from schoolsync.sources.ss12000.files import DEFAULT_MAX_FILE_BYTES, check_file, exists_somehow
+from schoolsync.sources.ss12000.note import FETCH_NOTE
 
 FORMATS = ("ss12000", "novaschem")
 
+Source = Path | str
+"""A SOURCE as given: a path, or the base URL of an SS 12000 API (a ``str``)."""
+
+
+def as_source(text: str) -> Source:
+    """A SOURCE from the command line (or a held run's record): a URL stays text."""
+    return text if is_api_url(text) else Path(text)
+
+
+@contextmanager
+def local_sources(
+    sources: Sequence[Source], settings: ApiSettings, today: date, progress: Progress
+) -> Iterator[list[Path]]:
+    """The sources as paths: each API read (in full) into a temporary bundle folder, which is
+    removed when the block ends; paths as they are.
+
+    Raises:
+        ConfigError: When an API cannot be read with these settings.
+        InputError: When an API read fails (nothing of it is used).
+    """
+    with ExitStack() as stack:
+        yield [
+            stack.enter_context(fetched(s, settings, today, progress=progress))
+            if isinstance(s, str)
+            else s
+            for s in sources
+        ]
+
 
 def fingerprint(paths: Sequence[Path]) -> str:
-    """A SHA-256 over every file of the sources, to tell whether an export changed."""
+    """A SHA-256 over every file of the sources, to tell whether an export changed (an API
+    read's note, which holds its times, left out)."""
     digest = hashlib.sha256()
     for root in paths:
         files = sorted(p for p in root.rglob("*") if p.is_file()) if root.is_dir() else [root]
         for path in files:
+            if root.is_dir() and path.relative_to(root) == Path(FETCH_NOTE):
+                continue
             digest.update(str(path.relative_to(root) if root.is_dir() else path.name).encode())
             try:
                 digest.update(path.read_bytes())
@@ -56,14 +92,16 @@ def read_sources(
     advance: Callable[[int], None],
     forced: str | None = None,
     max_file_bytes: int = DEFAULT_MAX_FILE_BYTES,
+    labels: Mapping[Path, str] | None = None,
 ) -> Snapshot:
     """Read the run's sources.
 
     Args:
-        paths: The paths given on the command line.
+        paths: The paths given on the command line (an API's: the folder it was read into).
         advance: Called once per source read.
         forced: A format to read every path as, instead of recognising it.
         max_file_bytes: The largest file read (``[sources] max_file_mb``).
+        labels: What the run report names a path instead of the path (an API's URL).
 
     Returns:
         The register (if any) and the schedules.
@@ -81,7 +119,8 @@ def read_sources(
                     "Run one sync per register export.",
                     path=str(path),
                 )
-            sources.register = read_bundle(path, max_file_bytes)
+            label = (labels or {}).get(path)
+            sources.register = read_bundle(path, max_file_bytes, label)
             if sources.register.lessons is not None:
                 sources.schedules.append(sources.register.lessons)
         else:

@@ -81,6 +81,18 @@ def missing_data(
             if held and not register.counts.get(kind):
                 where = f"{register.source}/{kind}.json"
                 found.append(_missing(kind, where, held, _HOLDS.get(kind, "records")))
+    if register is not None and "persons.securityMarking" in register.withheld and directory.users:
+        found.append(
+            issue(
+                "lock-missing-data",
+                f"{register.source} gave no securityMarking for any person: the API client "
+                f"most likely lacks the scope that shows it. Every person was handled as "
+                f"protected identity (R11), which would end or mask every account, so the run "
+                f"was held and nothing was applied. Do not unlock: ask the register's "
+                f"administrator to give the client that scope, then run the sync again.",
+                "securityMarking",
+            )
+        )
     for snap in schedules:
         held = directory.lesson_counts.get(snap.source, 0)
         if not snap.lessons and held:

@@ -23,6 +23,7 @@ import gc
 import re
 from collections import Counter, defaultdict
 from collections.abc import Callable, Sequence
+from contextvars import ContextVar
 from datetime import date
 from pathlib import Path
 from typing import Any, NamedTuple, TypeVar
@@ -43,9 +44,18 @@ from schoolsync.sources.ss12000.files import (
     parse_json,
     records_of,
 )
+from schoolsync.sources.ss12000.note import read_note
 
 M = TypeVar("M", bound=m.Entity)
 _R = TypeVar("_R")
+
+UNKNOWN_MARKING = "Okänd"
+"""The security marking of a person an API read gave none (R11: handled as protected)."""
+
+# The marking of a person whose record has none: "Ingen" in an export (producers leave the
+# optional field out), UNKNOWN_MARKING in an API read (the client may lack the scope that shows
+# it, and must not leak anyone).
+_absent_marking: ContextVar[str] = ContextVar("absent_marking", default="Ingen")
 
 _KIND_NAMES = {
     "organisations": "organisation",
@@ -63,12 +73,19 @@ _KIND_NAMES = {
 _EMAIL_PREFERENCE = {"Skola elev": 0, "Skola personal": 0, "Arbete övrigt": 1, "Privat": 2}
 
 
-def read_bundle(path: Path, max_file_bytes: int = DEFAULT_MAX_FILE_BYTES) -> r.RegisterSnapshot:
+def read_bundle(
+    path: Path, max_file_bytes: int = DEFAULT_MAX_FILE_BYTES, label: str | None = None
+) -> r.RegisterSnapshot:
     """Read every endpoint file of a bundle.
+
+    A bundle an API read wrote (it holds ``fetch.json``) is read as that API read: a person
+    without a ``securityMarking`` is handled as protected, and the endpoints the provider did
+    not let the read have are reported.
 
     Args:
         path: The bundle directory.
         max_file_bytes: The largest file read (``[sources] max_file_mb``).
+        label: What the run report names the source (default: the path).
 
     Returns:
         The snapshot with the records that could be read and issues for those that could not.
@@ -87,6 +104,7 @@ def read_bundle(path: Path, max_file_bytes: int = DEFAULT_MAX_FILE_BYTES) -> r.R
             path=str(path),
         )
     collecting = gc.isenabled()
+    marking = None
     # A read makes millions of small objects and no reference cycles; while it runs, the cyclic
     # garbage collector would scan the growing snapshot again and again (most of the time of
     # the read it replaces).
@@ -94,7 +112,13 @@ def read_bundle(path: Path, max_file_bytes: int = DEFAULT_MAX_FILE_BYTES) -> r.R
     try:
         # Each file is parsed in _Reader.endpoint, called from here: as deep in the stack as
         # files always were parsed (how deeply nested a JSON file can be read depends on that).
-        snap = r.RegisterSnapshot(source=str(path))
+        snap = r.RegisterSnapshot(source=label or str(path))
+        note = read_note(path)
+        if note is not None:
+            snap.issues.extend(note.issues())
+            snap.api = note.stats
+            if note.security_marking_required:
+                marking = _absent_marking.set(UNKNOWN_MARKING)
         files = {endpoint: find_files(path, endpoint, max_file_bytes) for endpoint in _KIND_NAMES}
         snap.kinds = {endpoint for endpoint, found in files.items() if found}
         if not snap.kinds:
@@ -107,6 +131,7 @@ def read_bundle(path: Path, max_file_bytes: int = DEFAULT_MAX_FILE_BYTES) -> r.R
         for unit in read.endpoint("organisations", files["organisations"], m.Organisation, _unit):
             snap.units[unit.id] = unit
         snap.persons = read.endpoint("persons", files["persons"], m.Person, _person, _quick_person)
+        _report_unknown_markings(snap)
         persons = {x.id for x in snap.persons} | snap.unreadable_ids.get("persons", set())
         snap.duties = read.endpoint("duties", files["duties"], m.Duty, _duty)
         _unknown_persons_named(snap, "duties", persons)
@@ -131,6 +156,8 @@ def read_bundle(path: Path, max_file_bytes: int = DEFAULT_MAX_FILE_BYTES) -> r.R
             snap.lessons = lessons.snapshot(events)
         return snap
     finally:
+        if marking is not None:
+            _absent_marking.reset(marking)
         if collecting:
             if gc.get_freeze_count() == 0:
                 # What the read made goes straight to the oldest generation, as long-lived
@@ -402,7 +429,9 @@ def _may_be_protected(endpoint: str, value: Any) -> bool:
     list) is taken as protected. A marking left out (or null) means none, as in a readable
     record: producers often leave the optional field out."""
     marking = _get(value, "securityMarking")
-    return endpoint == "persons" and marking is not None and marking != "Ingen"
+    if marking is None:
+        marking = _absent_marking.get()
+    return endpoint == "persons" and marking != "Ingen"
 
 
 def _mark_protected(snap: r.RegisterSnapshot, value: Any) -> None:
@@ -687,6 +716,26 @@ class _Parts:
         )
 
 
+def _report_unknown_markings(snap: r.RegisterSnapshot) -> None:
+    """R11 in an API read: persons the API gave no securityMarking are handled as protected;
+    said once, without naming anyone."""
+    count = sum(1 for p in snap.persons if p.security_marking == UNKNOWN_MARKING)
+    if not count:
+        return
+    if count == len(snap.persons):
+        snap.withheld.add("persons.securityMarking")
+    snap.issues.append(
+        issue(
+            "security-marking-missing",
+            f"{count} person record(s) of the API read have no securityMarking, so they were "
+            f"handled as protected identity (R11): not synced, and masked if they have an "
+            f"account. The API client most likely lacks the scope that shows the marking: ask "
+            f"the register's administrator to give it that scope, then run again.",
+            "persons: securityMarking",
+        )
+    )
+
+
 def _report_assumed(snap: r.RegisterSnapshot) -> None:
     """One ``assumed-value`` issue per field and kind of assumption made in this read."""
     grouped: dict[tuple[str, str, str], dict[str, int]] = {}
@@ -791,7 +840,9 @@ def _person(fx: _Pending, p: m.Person, ref: r.RecordRef) -> r.Person:
         mobile=_pick_mobile(phones),
         addresses=r.json_text(_dump_all(addresses)),
         identifiers=r.json_text(identifiers),
-        security_marking="Ingen" if p.securityMarking is None else keep[p.securityMarking],
+        security_marking=(
+            _absent_marking.get() if p.securityMarking is None else keep[p.securityMarking]
+        ),
         person_status=_opt_enum(fx, "persons", "personStatus", p.personStatus) or "Aktiv",
         enrolments=tuple(
             [
@@ -868,7 +919,9 @@ def _quick_person(fx: _Pending, p: fast.Person, ref: r.RecordRef) -> r.Person:
         mobile=_pick_mobile(p.phoneNumbers) if p.phoneNumbers else None,
         addresses=r.json_text([check.address(a) for a in p.addresses]) if p.addresses else "[]",
         identifiers=r.json_text(identifiers) if identifiers else "{}",
-        security_marking="Ingen" if p.securityMarking is None else keep[p.securityMarking],
+        security_marking=(
+            _absent_marking.get() if p.securityMarking is None else keep[p.securityMarking]
+        ),
         person_status=p.personStatus or "Aktiv",
         enrolments=tuple(enrolments),
         responsibles=tuple(

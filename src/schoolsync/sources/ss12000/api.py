@@ -1,0 +1,675 @@
+"""Reading a live SS 12000:2020 API into a bundle folder.
+
+A read asks the API for every list endpoint schoolsync uses, page by page, and writes what it
+answered in the bundle layout (INTERFACE.md): ``{endpoint}/page-0001.json``, … each holding
+``{"data": [...], "pageToken": …}`` with the records exactly as served, plus ``fetch.json``, a
+note of the read (where from, when, what each endpoint answered). ``schoolsync fetch`` keeps the
+folder; ``schoolsync sync URL`` reads it as a bundle and lets it go, so an API sync and a sync of
+the fetched folder are the same run by construction.
+
+The mechanics (SS12000.md, "API mechanics"):
+
+- **Sign-in**: OAuth2 client credentials, the client id and secret sent by HTTP Basic or as form
+  fields; the token is kept for its lifetime, renewed a minute before it ends and once when a
+  request is answered 401.
+- **Paging**: ``limit`` and the filters on the first request, then ``pageToken`` with ``limit``
+  only (providers answer 400 to a token with filters). A 410 Gone (an expired page token) reads
+  that query again from its first page.
+- **Retries**: 429 waits as ``Retry-After`` says; 5xx answers, time-outs and dropped connections
+  are tried again with exponential back-off and jitter, a bounded number of times. Then the read
+  stops with a sentence naming the endpoint and the last answer, and nothing is applied.
+- **Shape**: every page must be a JSON object whose ``data`` is a list of objects and whose
+  ``pageToken`` is a string or null; anything else stops the read the same way.
+- **calendarEvents** must be asked for with ``startTime.onOrAfter`` and ``startTime.onOrBefore``:
+  they are read a window (a week, by default) at a time across the configured range.
+- An endpoint the provider does not offer (404, 501) or does not let this client read (403) is
+  left out of the bundle, as a kind with no file, and said once in the run's issues; the safety
+  locks (R10) hold the run when the directory holds data of that kind.
+
+The client secret and the access token never leave this module: they are not in any message,
+note or file it writes.
+"""
+
+from __future__ import annotations
+
+import base64
+import ipaddress
+import os
+import random
+import shutil
+import tempfile
+import time
+from collections.abc import Callable, Iterator, Sequence
+from contextlib import contextmanager
+from dataclasses import asdict, dataclass, field
+from datetime import UTC, date, datetime, timedelta
+from datetime import time as clock_time
+from email.utils import parsedate_to_datetime
+from pathlib import Path
+from typing import Any
+from urllib.parse import quote_plus, urlsplit
+from zoneinfo import ZoneInfo
+
+import httpx
+import msgspec
+import tenacity
+
+from schoolsync.domain.settings import ApiSettings
+from schoolsync.errors import ConfigError, InputError
+from schoolsync.sources.ss12000.note import FETCH_NOTE, FetchNote
+
+ENDPOINTS = (
+    "organisations",
+    "persons",
+    "placements",
+    "duties",
+    "groups",
+    "syllabuses",
+    "activities",
+    "rooms",
+    "calendarEvents",
+)
+"""The list endpoints read, in this order (the bundle reader's kinds)."""
+
+_SWEDEN = ZoneInfo("Europe/Stockholm")
+_UNAVAILABLE = {403, 404, 501}  # the endpoint is left out of the read
+_RETRY_STATUSES = {429, 500, 502, 503, 504}
+_TOKEN_MARGIN = 60.0  # seconds before its end a token is renewed
+
+
+class _Page(msgspec.Struct):
+    data: list[msgspec.Raw]
+    pageToken: str | None = None
+
+
+class _Record(msgspec.Struct):
+    id: Any = None
+
+
+class _Token(msgspec.Struct):
+    access_token: str
+    token_type: str = "Bearer"
+    expires_in: float | None = None
+
+
+def default_transport() -> httpx.BaseTransport | None:
+    """The transport reads use when none is given: None, the network. (Tests replace it.)"""
+    return None
+
+
+def default_sleep(seconds: float) -> None:
+    """How a read waits between attempts when no ``sleep`` is given. (Tests replace it.)"""
+    time.sleep(seconds)
+
+
+_page_decoder = msgspec.json.Decoder(_Page)
+_record_decoder = msgspec.json.Decoder(_Record)
+_token_decoder = msgspec.json.Decoder(_Token)
+
+
+def is_api_url(source: str) -> bool:
+    """Whether a SOURCE names an SS 12000 API (``https://…``, or ``http://`` on loopback)."""
+    return source.startswith(("https://", "http://"))
+
+
+def check_url(url: str, what: str = "The SS 12000 API address") -> str:
+    """The URL without a trailing slash, if it may be read: https, or http on loopback only.
+
+    Raises:
+        ConfigError: When it is http:// to another host, or not a web address at all.
+    """
+    parts = urlsplit(url)
+    if parts.scheme not in ("https", "http") or not parts.hostname:
+        raise ConfigError(f"{what} {url!r} is not a web address.", "Give an https:// address.")
+    if parts.scheme == "http" and not _is_loopback(parts.hostname):
+        raise ConfigError(
+            f"{what} {url!r} uses http://, which is allowed only on this machine (loopback): "
+            f"the secret and the register's personal data would travel unencrypted.",
+            "Give the https:// address.",
+        )
+    return url.rstrip("/")
+
+
+def _is_loopback(host: str) -> bool:
+    if host == "localhost":
+        return True
+    try:
+        return ipaddress.ip_address(host).is_loopback
+    except ValueError:
+        return False
+
+
+def client_secret(settings: ApiSettings) -> str:
+    """The client secret, from the environment variable or the file the settings name.
+
+    Raises:
+        ConfigError: When neither is set, or the one named is empty or cannot be read. The
+            message names where the secret was looked for, never the secret.
+    """
+    if settings.client_secret_env:
+        secret = os.environ.get(settings.client_secret_env, "").strip()
+        if not secret:
+            raise ConfigError(
+                f"The environment variable {settings.client_secret_env} "
+                f"([ss12000] client_secret_env) is not set or empty.",
+                "Set it to the API client's secret before the run.",
+            )
+        return secret
+    if settings.client_secret_file:
+        path = Path(settings.client_secret_file)
+        try:
+            secret = path.read_text(encoding="utf-8").strip()
+        except (OSError, UnicodeDecodeError) as exc:
+            raise ConfigError(
+                f"The client secret file {path} ([ss12000] client_secret_file) cannot be read "
+                f"({getattr(exc, 'strerror', None) or type(exc).__name__}).",
+                "Check the path and that schoolsync may read it.",
+            ) from exc
+        if not secret:
+            raise ConfigError(f"The client secret file {path} is empty.")
+        return secret
+    raise ConfigError(
+        "Reading an SS 12000 API needs the client's secret, and [ss12000] names neither "
+        "client_secret_env nor client_secret_file.",
+        "See the README's section on the SS 12000 API for the settings.",
+    )
+
+
+@dataclass
+class ReadStats:
+    """What a read cost: requests, retries, bytes and seconds, and records per endpoint."""
+
+    requests: int = 0
+    retries: int = 0
+    bytes: int = 0
+    seconds: float = 0.0
+    records: dict[str, int] = field(default_factory=dict)
+    pages: dict[str, int] = field(default_factory=dict)
+    restarts: int = 0  # queries read again from page 1 after a 410 Gone
+
+    def as_dict(self) -> dict[str, Any]:
+        """As the run report and ``fetch.json`` hold it."""
+        out = asdict(self)
+        out["seconds"] = round(self.seconds, 3)
+        return out
+
+
+class ReadFailed(InputError):
+    """An endpoint could not be read to its end; nothing of the read is used."""
+
+
+class _Retryable(Exception):
+    """An answer (or no answer) worth asking again for."""
+
+    def __init__(self, text: str, wait: float | None = None) -> None:
+        super().__init__(text)
+        self.text = text
+        self.wait = wait
+
+
+class _Gone(Exception):
+    """410 Gone: the page token expired; the query must start again."""
+
+
+class ApiSession:
+    """One read's HTTP session: the token, the retries and the counts.
+
+    Args:
+        base_url: The API's base URL (checked with :func:`check_url`).
+        settings: The ``[ss12000]`` settings.
+        secret: The client secret.
+        transport: An httpx transport to use instead of the network (tests).
+        sleep: How to wait between attempts (tests pass one that does not).
+    """
+
+    def __init__(
+        self,
+        base_url: str,
+        settings: ApiSettings,
+        secret: str,
+        *,
+        transport: httpx.BaseTransport | None = None,
+        sleep: Callable[[float], None] | None = None,
+    ) -> None:
+        if not settings.token_url or not settings.client_id:
+            raise ConfigError(
+                "Reading an SS 12000 API needs [ss12000] token_url and client_id in the settings.",
+                "See the README's section on the SS 12000 API for the settings.",
+            )
+        self.base_url = check_url(base_url)
+        self.token_url = check_url(settings.token_url, "The token address ([ss12000] token_url)")
+        self.settings = settings
+        self._secret = secret
+        self._token: str | None = None
+        self._token_ends = 0.0
+        self._sleep = sleep or default_sleep
+        self.stats = ReadStats()
+        self._client = httpx.Client(
+            transport=transport or default_transport(),
+            timeout=httpx.Timeout(settings.timeout_seconds),
+            headers={"Accept": "application/json", "User-Agent": "schoolsync"},
+            follow_redirects=False,
+        )
+
+    def close(self) -> None:
+        """Close the connections."""
+        self._client.close()
+
+    def _scrub(self, text: str) -> str:
+        """A text from the provider, without the secret or the token should it echo them."""
+        for hidden in (self._secret, self._token):
+            if hidden:
+                text = text.replace(hidden, "***")
+        return text[:300]
+
+    # -- sign-in ---------------------------------------------------------------------------
+
+    def _bearer(self) -> str:
+        if self._token is None or time.monotonic() >= self._token_ends:
+            self._token = self._fetch_token()
+        return self._token
+
+    def _fetch_token(self) -> str:
+        form = {"grant_type": "client_credentials"}
+        if self.settings.scope:
+            form["scope"] = self.settings.scope
+        client_id = self.settings.client_id or ""
+        headers = {}
+        if self.settings.token_auth == "basic":
+            pair = f"{quote_plus(client_id)}:{quote_plus(self._secret)}"  # RFC 6749 §2.3.1
+            headers["Authorization"] = "Basic " + base64.b64encode(pair.encode()).decode("ascii")
+        else:
+            form |= {"client_id": client_id, "client_secret": self._secret}
+        response = self._send(
+            "token", lambda: self._client.post(self.token_url, data=form, headers=headers)
+        )
+        if response.status_code != 200:
+            raise ReadFailed(
+                f"The token service at {self.token_url} refused the client {client_id!r} "
+                f"({response.status_code}{_oauth_error(response, self._scrub)}).",
+                "Check [ss12000] client_id, token_auth and scope, and the secret in "
+                f"{self._secret_place()}; nothing was changed.",
+            )
+        try:
+            token = _token_decoder.decode(response.content)
+        except msgspec.DecodeError as exc:
+            raise ReadFailed(
+                f"The token service at {self.token_url} answered without an access token.",
+                "Check [ss12000] token_url; nothing was changed.",
+            ) from exc
+        lifetime = token.expires_in if token.expires_in and token.expires_in > 0 else 3600.0
+        self._token_ends = time.monotonic() + max(lifetime - _TOKEN_MARGIN, lifetime / 2)
+        return token.access_token
+
+    def _secret_place(self) -> str:
+        s = self.settings
+        return f"${s.client_secret_env}" if s.client_secret_env else str(s.client_secret_file)
+
+    # -- requests --------------------------------------------------------------------------
+
+    def _send(self, what: str, request: Callable[[], httpx.Response]) -> httpx.Response:
+        """One request, asked again while it fails in a way worth retrying (bounded)."""
+
+        def attempt() -> httpx.Response:
+            self.stats.requests += 1
+            try:
+                response = request()
+            except httpx.TimeoutException as exc:
+                raise _Retryable(f"no answer within {self.settings.timeout_seconds:g} s") from exc
+            except httpx.TransportError as exc:
+                raise _Retryable(f"the connection failed ({type(exc).__name__})") from exc
+            self.stats.bytes += len(response.content)
+            if response.status_code in _RETRY_STATUSES:
+                wait = _retry_after(response) if response.status_code == 429 else None
+                text = f"{response.status_code} {response.reason_phrase}"
+                raise _Retryable(text + _error_text(response, self._scrub), wait)
+            return response
+
+        def wait(state: tenacity.RetryCallState) -> float:
+            exc = state.outcome.exception() if state.outcome else None
+            if isinstance(exc, _Retryable) and exc.wait is not None:
+                return min(exc.wait, self.settings.max_retry_wait_seconds)
+            backoff = min(0.5 * 2.0 ** (state.attempt_number - 1), 30.0)
+            return min(backoff * (0.5 + random.random()), self.settings.max_retry_wait_seconds)
+
+        def before_sleep(_state: tenacity.RetryCallState) -> None:
+            self.stats.retries += 1
+
+        retrying = tenacity.Retrying(
+            stop=tenacity.stop_after_attempt(self.settings.max_attempts),
+            wait=wait,
+            retry=tenacity.retry_if_exception_type(_Retryable),
+            before_sleep=before_sleep,
+            sleep=self._sleep,
+            reraise=True,
+        )
+        try:
+            return retrying(attempt)
+        except _Retryable as exc:
+            attempts = self.settings.max_attempts
+            raise ReadFailed(
+                f"The SS 12000 API could not be read: {what} failed {attempts} time(s); the "
+                f"last answer was: {exc.text}.",
+                "Nothing was changed. Run the sync again later; if it keeps failing, ask the "
+                "register's provider about the API's state.",
+            ) from exc
+
+    def get(self, endpoint: str, params: Sequence[tuple[str, str]]) -> httpx.Response:
+        """GET one page of an endpoint, signed in; a 401 renews the token once."""
+        url = f"{self.base_url}/{endpoint}"
+
+        def send() -> httpx.Response:
+            headers = {"Authorization": f"Bearer {self._bearer()}"}
+            return self._client.get(url, params=httpx.QueryParams(list(params)), headers=headers)
+
+        response = self._send(f"/{endpoint}", send)
+        if response.status_code == 401:
+            self._token = None  # expired early, or revoked: fetch a new one, once
+            response = self._send(f"/{endpoint}", send)
+            if response.status_code == 401:
+                raise ReadFailed(
+                    f"The SS 12000 API refused the access token for /{endpoint} (401 "
+                    f"Unauthorized) even after a new one was fetched.",
+                    "Check that the client may read this API ([ss12000] scope); nothing was "
+                    "changed.",
+                )
+        return response
+
+    # -- paging ----------------------------------------------------------------------------
+
+    def pages(self, endpoint: str, filters: list[tuple[str, str]]) -> Iterator[list[bytes]]:
+        """Every page of one query, as the raw records; raises ``_Unavailable`` for 403/404/501.
+
+        A 410 Gone restarts the query from its first page, at most three times.
+        """
+        limit = ("limit", str(self.settings.page_size))
+        for _restart in range(4):
+            try:
+                yield from self._chain(endpoint, [limit, *filters], limit)
+                return
+            except _Gone:
+                self.stats.restarts += 1
+        raise ReadFailed(
+            f"The SS 12000 API's page tokens for /{endpoint} kept expiring (410 Gone) before "
+            f"the read reached the last page, four times in a row.",
+            "Nothing was changed. Run the sync again; if it keeps failing, lower [ss12000] "
+            "page_size or ask the provider how long page tokens live.",
+        )
+
+    def _chain(
+        self, endpoint: str, first: list[tuple[str, str]], limit: tuple[str, str]
+    ) -> Iterator[list[bytes]]:
+        params = first
+        number = 0
+        while True:
+            number += 1
+            response = self.get(endpoint, params)
+            status = response.status_code
+            if status == 410:
+                raise _Gone
+            if status in _UNAVAILABLE and number == 1:
+                raise _Unavailable(status)
+            if status != 200:
+                raise ReadFailed(
+                    f"The SS 12000 API answered /{endpoint} (page {number}) with {status} "
+                    f"{response.reason_phrase}{_error_text(response, self._scrub)}.",
+                    "Nothing was changed. Check [ss12000] in the settings; if they are right, "
+                    "ask the register's provider about this answer.",
+                )
+            page = _decode_page(response.content, endpoint, number)
+            self.stats.pages[endpoint] = self.stats.pages.get(endpoint, 0) + 1
+            yield [bytes(raw) for raw in page.data]
+            if not page.pageToken:
+                return
+            params = [limit, ("pageToken", page.pageToken)]
+
+
+class _Unavailable(Exception):
+    def __init__(self, status: int) -> None:
+        super().__init__(status)
+        self.status = status
+
+
+def _decode_page(content: bytes, endpoint: str, number: int) -> _Page:
+    """A page checked against the standard's shape: ``data`` a list of objects."""
+    try:
+        page = _page_decoder.decode(content)
+        bad = next((i for i, raw in enumerate(page.data) if not bytes(raw).startswith(b"{")), None)
+    except msgspec.DecodeError as exc:
+        raise ReadFailed(
+            f"The SS 12000 API answered /{endpoint} (page {number}) with something that is not "
+            f"an SS 12000 page ({exc}).",
+            "Nothing was changed. Ask the register's provider about the answer; a page is "
+            '{"data": [...], "pageToken": ...}.',
+        ) from exc
+    if bad is not None:
+        raise ReadFailed(
+            f"The SS 12000 API answered /{endpoint} (page {number}) with a page whose record "
+            f"{bad + 1} is not an object.",
+            "Nothing was changed. Ask the register's provider about the answer.",
+        )
+    return page
+
+
+def _retry_after(response: httpx.Response) -> float | None:
+    value = response.headers.get("Retry-After", "").strip()
+    if not value:
+        return None
+    if value.isdigit():
+        return float(value)
+    try:
+        when = parsedate_to_datetime(value)
+    except (TypeError, ValueError):
+        return None
+    return max((when - datetime.now(UTC)).total_seconds(), 0.0)
+
+
+def _error_text(response: httpx.Response, scrub: Callable[[str], str]) -> str:
+    """The provider's ``Error {code, message}`` as ``: message``, if it sent one."""
+    try:
+        body = msgspec.json.decode(response.content)
+    except msgspec.DecodeError:
+        return ""
+    if isinstance(body, dict) and isinstance(body.get("message"), str):
+        return f": {scrub(body['message'])}"
+    return ""
+
+
+def _oauth_error(response: httpx.Response, scrub: Callable[[str], str]) -> str:
+    try:
+        body = msgspec.json.decode(response.content)
+    except msgspec.DecodeError:
+        return ""
+    if not isinstance(body, dict):
+        return ""
+    parts = [body.get("error"), body.get("error_description")]
+    text = ", ".join(scrub(p) for p in parts if isinstance(p, str))
+    return f": {text}" if text else ""
+
+
+# -- the read --------------------------------------------------------------------------------
+
+Progress = Callable[[str, int], Callable[[int], None]]
+"""Called with a stage's name and its size (-1: not known); returns a function advanced by
+records read, and called with -1 when the stage is done."""
+
+
+def _no_progress(_name: str, _total: int) -> Callable[[int], None]:
+    return lambda _n: None
+
+
+def calendar_windows(today: date, settings: ApiSettings) -> list[tuple[datetime, datetime]]:
+    """The calendarEvents windows: from ``calendar_days_back`` before today to
+    ``calendar_days_ahead`` after it, ``calendar_window_days`` at a time, each from local
+    midnight to the last second of its last day (Swedish time, as the register's lessons are)."""
+    first = today - timedelta(days=settings.calendar_days_back)
+    last = today + timedelta(days=settings.calendar_days_ahead)
+    out = []
+    day = first
+    while day <= last:
+        end = min(day + timedelta(days=settings.calendar_window_days - 1), last)
+        start_at = datetime.combine(day, clock_time(0, 0), _SWEDEN)
+        end_at = datetime.combine(end, clock_time(23, 59, 59), _SWEDEN)
+        out.append((start_at, end_at))
+        day = end + timedelta(days=1)
+    return out
+
+
+def _queries(endpoint: str, today: date, settings: ApiSettings) -> list[list[tuple[str, str]]]:
+    """The filters of each query that reads an endpoint (most: one query, none)."""
+    if endpoint == "calendarEvents":
+        return [
+            [
+                ("startTime.onOrAfter", start.isoformat()),
+                ("startTime.onOrBefore", end.isoformat()),
+            ]
+            for start, end in calendar_windows(today, settings)
+        ]
+    return [[]]
+
+
+class _PageWriter:
+    """Writes an endpoint's records as numbered page files, a page per answer read."""
+
+    def __init__(self, folder: Path, endpoint: str) -> None:
+        self.folder = folder / endpoint
+        self.endpoint = endpoint
+        self.count = 0
+        self.records = 0
+        self._pending: list[bytes] | None = None
+        self._seen: dict[str, int] = {}  # id -> hash of the record's bytes
+
+    def add(self, records: list[bytes]) -> None:
+        """One page's records; an identical record already written (same id, same bytes: a page
+        that shifted under the read, or a window's edge) is left out."""
+        kept = []
+        for raw in records:
+            rid = _record_decoder.decode(raw).id
+            key = rid.lower() if isinstance(rid, str) else None
+            if key is not None:
+                digest = hash(raw)
+                if self._seen.get(key) == digest:
+                    continue
+                self._seen[key] = digest
+            kept.append(raw)
+        if self._pending is not None:
+            self._write(self._pending, last=False)
+        self._pending = kept
+
+    def finish(self) -> None:
+        """Write the last page (an empty one when the endpoint had no records at all)."""
+        self._write(self._pending or [], last=True)
+
+    def _write(self, records: list[bytes], last: bool) -> None:
+        self.count += 1
+        self.records += len(records)
+        self.folder.mkdir(parents=True, exist_ok=True)
+        token = b"null" if last else msgspec.json.encode(f"page-{self.count + 1:04d}")
+        body = b'{"data": [' + b",\n".join(records) + b'], "pageToken": ' + token + b"}\n"
+        (self.folder / f"page-{self.count:04d}.json").write_bytes(body)
+
+
+def fetch(
+    url: str,
+    folder: Path,
+    settings: ApiSettings,
+    today: date,
+    *,
+    progress: Progress = _no_progress,
+    transport: httpx.BaseTransport | None = None,
+    sleep: Callable[[float], None] | None = None,
+) -> FetchNote:
+    """Read the API at ``url`` into ``folder`` (which must be empty or absent).
+
+    Args:
+        url: The API's base URL, ending in its version segment.
+        folder: Where the bundle is written.
+        settings: The ``[ss12000]`` settings.
+        today: The date the calendarEvents window is counted from.
+        progress: Called with an endpoint's name; returns a function advanced by records read.
+        transport: An httpx transport instead of the network (tests).
+        sleep: How to wait between attempts.
+
+    Returns:
+        The read's note (also written to ``folder/fetch.json``).
+
+    Raises:
+        ConfigError: When the settings cannot make a read (no token URL, no secret, http://).
+        ReadFailed: When an endpoint could not be read to its end; ``folder`` is then left
+            with what was written so far, for the caller to remove.
+    """
+    started = datetime.now(UTC)
+    clock = time.monotonic()
+    session = ApiSession(url, settings, client_secret(settings), transport=transport, sleep=sleep)
+    note = FetchNote(session.base_url, started.isoformat(), "", {})
+    try:
+        for endpoint in ENDPOINTS:
+            advance = progress(f"Reading /{endpoint}", -1)
+            writer = _PageWriter(folder, endpoint)
+            try:
+                for filters in _queries(endpoint, today, settings):
+                    for records in session.pages(endpoint, filters):
+                        writer.add(records)
+                        advance(len(records))
+            except _Unavailable as gone:
+                note.unavailable[endpoint] = gone.status
+                shutil.rmtree(writer.folder, ignore_errors=True)
+                continue
+            writer.finish()
+            session.stats.records[endpoint] = writer.records
+            advance(-1)
+    finally:
+        session.close()
+    windows = calendar_windows(today, settings)
+    note.calendar = {
+        "from": windows[0][0].date().isoformat(),
+        "to": windows[-1][1].date().isoformat(),
+    }
+    session.stats.seconds = time.monotonic() - clock
+    note.stats = session.stats.as_dict()
+    note.finished = datetime.now(UTC).isoformat()
+    (folder / FETCH_NOTE).write_bytes(msgspec.json.format(msgspec.json.encode(note.as_dict())))
+    return note
+
+
+@contextmanager
+def fetched(
+    url: str,
+    settings: ApiSettings,
+    today: date,
+    progress: Progress = _no_progress,
+) -> Iterator[Path]:
+    """Read the API into a temporary bundle folder, removed when the block ends."""
+    with tempfile.TemporaryDirectory(prefix="schoolsync-read-") as tmp:
+        folder = Path(tmp) / "bundle"
+        fetch(url, folder, settings, today, progress=progress)
+        yield folder
+
+
+def fetch_to(
+    url: str,
+    target: Path,
+    settings: ApiSettings,
+    today: date,
+    progress: Progress = _no_progress,
+) -> FetchNote:
+    """Read the API into ``target``, which appears only when the read is complete.
+
+    Raises:
+        InputError: When ``target`` exists and is not an empty folder.
+        ConfigError, ReadFailed: As :func:`fetch`; ``target`` is then not created.
+    """
+    if target.exists() and (not target.is_dir() or any(target.iterdir())):
+        raise InputError(
+            "exists and is not an empty folder; a fetch writes a new bundle folder.",
+            "Give a new folder (or remove this one).",
+            path=str(target),
+        )
+    target.parent.mkdir(parents=True, exist_ok=True)
+    with tempfile.TemporaryDirectory(prefix=".schoolsync-fetch-", dir=target.parent) as tmp:
+        folder = Path(tmp) / "bundle"
+        note = fetch(url, folder, settings, today, progress=progress)
+        if target.exists():
+            target.rmdir()
+        folder.rename(target)
+    return note

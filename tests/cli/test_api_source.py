@@ -1,0 +1,323 @@
+"""Reading the register from a live SS 12000 API (issue 10): ``sync URL`` and ``fetch URL --to``.
+
+The API is the fake provider of ``tests/fake_ss12000.py`` serving the example bundle, reached
+through ``httpx.MockTransport`` (the read's default transport is replaced, and so is its sleep:
+no test waits for a back-off).
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Iterator
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import pytest
+import sqlalchemy as sa
+
+from schoolsync.sources.ss12000 import api
+from tests.conftest import EXAMPLE_BUNDLE, CliResult, invoke
+from tests.fake_ss12000 import BASE_URL, CLIENT_ID, CLIENT_SECRET, TOKEN_URL, FakeProvider
+
+TODAY = "2025-10-15"
+SECRET_ENV = "SCHOOLSYNC_TEST_SS12000_SECRET"
+
+
+@dataclass
+class Api:
+    """A fake register API, the settings that read it, and a directory to sync it into."""
+
+    provider: FakeProvider
+    config: Path
+    db: str
+    sleeps: list[float] = field(default_factory=list)
+    outputs: list[str] = field(default_factory=list)
+
+    def run(self, *args: str, db: str | None = None) -> CliResult:
+        """``schoolsync --db … --config … --today … ARGS`` in this process; every output kept."""
+        head = ["--db", db or self.db, "--config", str(self.config), "--today", TODAY]
+        result = invoke(*head, *args)
+        self.outputs += [result.out, result.err]
+        return result
+
+    def sync(self, *args: str, db: str | None = None) -> CliResult:
+        return self.run("sync", *args, BASE_URL, db=db)
+
+    def export(self, db: str | None = None) -> dict[str, Any]:
+        result = self.run("export", "--json", db=db)
+        assert result.code == 0, result.err
+        return without_ids(json.loads(result.out))
+
+
+def write_config(path: Path, **extra: Any) -> Path:
+    lines = [
+        "[ss12000]",
+        f'token_url = "{TOKEN_URL}"',
+        f'client_id = "{CLIENT_ID}"',
+        f'client_secret_env = "{SECRET_ENV}"',
+        "page_size = 4",  # the example's 17 persons come in 5 pages
+        "calendar_days_back = 60",  # the example's lessons are in September
+    ]
+    lines += [f"{key} = {json.dumps(value)}" for key, value in extra.items()]
+    path.write_text("\n".join(lines) + "\n", encoding="utf-8")
+    return path
+
+
+@pytest.fixture
+def make_api(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Iterator[Any]:
+    monkeypatch.setenv(SECRET_ENV, CLIENT_SECRET)
+    made: list[Api] = []
+
+    def make(db: str | None = None, **knobs: Any) -> Api:
+        provider = FakeProvider(EXAMPLE_BUNDLE, **knobs)
+        config = write_config(tmp_path / f"settings-{len(made)}.toml")
+        created = Api(provider, config, db or f"sqlite:///{tmp_path / f'api-{len(made)}.db'}")
+        monkeypatch.setattr(api, "default_transport", lambda: provider.transport())
+        monkeypatch.setattr(api, "default_sleep", created.sleeps.append)
+        made.append(created)
+        return created
+
+    yield make
+
+
+def without_ids(value: Any) -> Any:
+    """An export without its internal ids (random per directory), to compare two directories."""
+    if isinstance(value, dict):
+        return {k: without_ids(v) for k, v in value.items() if k not in ("id", "group_id")}
+    if isinstance(value, list):
+        return [without_ids(v) for v in value]
+    return value
+
+
+def issue_codes(report: dict[str, Any]) -> list[tuple[str, str]]:
+    return sorted((i["code"], i["message"].split(":")[0]) for i in report["issues"])
+
+
+def test_an_api_sync_equals_the_bundle_sync_of_the_same_data(
+    make_api: Any, db_url: str, tmp_path: Path
+) -> None:
+    reader = make_api(db=db_url)
+    result = reader.sync("--json")
+    assert result.code == 0, result.err
+    report = json.loads(result.out)
+    assert report["status"] == "applied"
+    source = report["sources"][0]
+    assert source["path"] == BASE_URL
+    assert source["api"]["records"]["persons"] == 17
+    assert source["api"]["pages"]["persons"] == 5  # page_size 4, every page followed
+    assert source["api"]["requests"] >= 10 and source["api"]["retries"] == 0
+
+    bundle_db = f"sqlite:///{tmp_path / 'bundle.db'}"
+    by_bundle = reader.run("sync", "--json", str(EXAMPLE_BUNDLE), db=bundle_db)
+    assert by_bundle.code == 0, by_bundle.err
+    assert json.loads(by_bundle.out)["changes"] == report["changes"]
+    assert reader.export() == reader.export(db=bundle_db)
+    lessons = reader.export()["lessons"]
+    assert lessons, "the calendar events were read in windows and became lessons"
+
+
+def test_fetch_writes_a_bundle_that_syncs_to_the_same_directory(
+    make_api: Any, tmp_path: Path
+) -> None:
+    reader = make_api()
+    assert reader.sync().code == 0
+    target = tmp_path / "fetched"
+    fetched = reader.run("fetch", BASE_URL, "--to", str(target))
+    assert fetched.code == 0, fetched.err
+    assert "17 persons" in fetched.out and "API read:" in fetched.out
+    assert sorted(p.name for p in (target / "persons").iterdir())[:2] == [
+        "page-0001.json",
+        "page-0002.json",
+    ]
+    note = json.loads((target / "fetch.json").read_text(encoding="utf-8"))
+    assert note["source"] == BASE_URL and note["stats"]["records"]["groups"] > 0
+
+    replay_db = f"sqlite:///{tmp_path / 'replay.db'}"
+    replay = reader.run("sync", str(target), db=replay_db)
+    assert replay.code == 0, replay.err
+    assert reader.export(db=replay_db) == reader.export()
+
+    again = reader.run("fetch", BASE_URL, "--to", str(target))
+    assert again.code == 1 and "is not an empty folder" in again.err
+
+
+def test_a_hostile_provider_gives_the_same_directory(make_api: Any) -> None:
+    plain = make_api()
+    assert plain.sync().code == 0
+    expected = plain.export()
+
+    hostile = make_api(
+        gone_tokens={("persons", 2), ("groups", 1)},  # expired page tokens: 410, read again
+        faults={
+            ("persons", 2): 503,
+            ("persons", 3): 429,
+            ("groups", 1): "timeout",
+            ("duties", 1): "drop",
+            ("token", 1): 502,
+        },
+        retry_after="7",
+        token_requests_per_token=5,  # the token "expires" every five requests, mid-read
+        upper_case_ids=True,  # IST promises neither lower case nor version-4 uuids
+    )
+    result = hostile.sync("--json")
+    assert result.code == 0, result.err
+    stats = json.loads(result.out)["sources"][0]["api"]
+    assert stats["retries"] == 5 and stats["restarts"] == 2
+    assert 7.0 in hostile.sleeps  # Retry-After was honoured
+    assert hostile.provider.tokens_issued > 3  # renewed when the provider said it expired
+    assert hostile.export() == expected
+
+
+def test_a_read_that_fails_half_way_changes_nothing(make_api: Any, db_url: str) -> None:
+    reader = make_api(db=db_url)
+    assert reader.sync().code == 0
+    before = reader.export()
+    reader.provider.always_fail = {"groups": 503}
+    failed = reader.sync()
+    assert failed.code == 1
+    assert "/groups failed 6 time(s)" in failed.err and "503" in failed.err
+    assert "Nothing was changed" in failed.err
+    assert "Traceback" not in failed.err
+    assert reader.export() == before
+    runs = json.loads(reader.run("runs", "--json").out)
+    assert runs[0]["status"] == "failed"
+
+
+def test_the_token_service_refusing_the_client_is_a_sentence(make_api: Any) -> None:
+    reader = make_api(token_auth="form")  # the settings send HTTP Basic (the default)
+    refused = reader.sync()
+    assert refused.code == 1
+    assert f"refused the client {CLIENT_ID!r} (401: invalid_client)" in refused.err
+    assert "Traceback" not in refused.err
+
+    write_config(reader.config, token_auth="form")
+    assert reader.sync().code == 0
+
+
+def test_without_a_secret_the_run_stops_before_any_request(
+    make_api: Any, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    reader = make_api()
+    monkeypatch.delenv(SECRET_ENV)
+    result = reader.sync()
+    assert result.code == 1
+    assert f"{SECRET_ENV} ([ss12000] client_secret_env) is not set" in result.err
+    assert reader.provider.requests == []
+
+
+def test_http_is_refused_except_on_loopback(make_api: Any) -> None:
+    reader = make_api()
+    result = reader.run("sync", "http://sis.example.invalid/v2.0")
+    assert result.code == 1 and "allowed only on this machine" in result.err
+    assert reader.provider.requests == []
+
+
+def test_calendar_events_are_read_a_window_at_a_time(make_api: Any) -> None:
+    reader = make_api()
+    assert reader.sync().code == 0
+    windows = [
+        (r.url.params.get("startTime.onOrAfter"), r.url.params.get("startTime.onOrBefore"))
+        for r in reader.provider.requests
+        if r.url.path.endswith("/calendarEvents") and "pageToken" not in r.url.params
+    ]
+    # 60 days back and 60 ahead, a week at a time: 18 windows, each first page with its filters
+    assert len(windows) == 18
+    assert windows[0][0] == "2025-08-16T00:00:00+02:00"
+    assert windows[-1][1] == "2025-12-14T23:59:59+01:00"
+    paged = [r for r in reader.provider.requests if "pageToken" in r.url.params]
+    assert paged and all(set(r.url.params) == {"limit", "pageToken"} for r in paged)
+
+
+def test_a_forbidden_endpoint_is_said_and_holds_the_run_when_the_directory_has_its_data(
+    make_api: Any,
+) -> None:
+    first = make_api(forbidden={"placements"})
+    result = first.sync("--json")
+    assert result.code == 0, result.err
+    codes = [i["code"] for i in json.loads(result.out)["issues"]]
+    assert "api-endpoint-unavailable" in codes
+
+    reader = make_api()
+    assert reader.sync().code == 0
+    reader.provider.forbidden = {"duties"}
+    held = reader.sync("--json")
+    assert held.code == 3, held.err
+    report = json.loads(held.out)
+    assert {"api-endpoint-unavailable", "lock-missing-data"} <= {
+        i["code"] for i in report["issues"]
+    }
+    message = next(
+        i["message"] for i in report["issues"] if i["code"] == "api-endpoint-unavailable"
+    )
+    assert "/duties (403 Forbidden)" in message
+
+    # approving re-reads the API: an answer that changed since is another export, refused
+    person = reader.provider.records["persons"][0]
+    reader.provider.put("persons", {**person, "givenName": person["givenName"] + "x"})
+    refused = reader.run("runs", "approve", report["run_id"])
+    assert refused.code == 1 and "changed or is gone since the run was held" in refused.err
+
+    # the same answer again is the same export: approving applies it
+    held_again = json.loads(reader.sync("--json").out)
+    assert held_again["status"] == "held"
+    approved = reader.run("runs", "approve", held_again["run_id"])
+    assert approved.code == 0, approved.err
+    assert approved.out.startswith(f"Run {int(held_again['run_id']) + 1} applied")
+
+
+def test_a_withheld_security_marking_treats_everyone_as_protected_and_leaks_no_one(
+    make_api: Any,
+) -> None:
+    reader = make_api(withhold={"persons": {"securityMarking"}})
+    result = reader.sync("--json")
+    assert result.code == 0, result.err
+    report = json.loads(result.out)
+    assert "security-marking-missing" in {i["code"] for i in report["issues"]}
+    assert report["changes"]["users"]["created"] == 0
+    export = reader.export()
+    assert export["users"] == []
+    names = [p["givenName"] for p in reader.provider.records["persons"]]
+    assert not [n for n in names for text in reader.outputs if n in text]
+
+    synced = make_api()
+    assert synced.sync().code == 0
+    synced.provider.withhold = {"persons": {"securityMarking"}}
+    held = synced.sync("--json")
+    assert held.code == 3, "ending everyone for a scope switched off is held by the safety lock"
+
+
+def test_a_withheld_civic_number_ends_no_one(make_api: Any) -> None:
+    reader = make_api()
+    assert reader.sync().code == 0
+    before = reader.export()
+    reader.provider.withhold = {"persons": {"civicNo"}}
+    result = reader.sync("--json")
+    assert result.code in (0, 3), result.err
+    assert json.loads(result.out)["changes"]["users"]["ended"] == 0
+    assert [u["status"] for u in reader.export()["users"]] == [u["status"] for u in before["users"]]
+
+
+def test_the_secret_appears_in_no_output(make_api: Any, tmp_path: Path) -> None:
+    reader = make_api(faults={("persons", 1): 503})
+    reader.sync()
+    reader.sync("--json")
+    reader.run("fetch", BASE_URL, "--to", str(tmp_path / "f"))
+    reader.provider.always_fail = {"groups": 500}
+    reader.sync()
+    reader.provider.always_fail = {}
+    reader.provider.token_auth = "form"
+    reader.sync()  # refused by the token service
+    for args in (("runs",), ("runs", "--json"), ("runs", "show", "1", "--json", "--log")):
+        reader.run(*args)
+    reader.run("export", "--json")
+    texts = [*reader.outputs]
+    texts += [p.read_text(encoding="utf-8") for p in (tmp_path / "f").rglob("*.json")]
+    engine = sa.create_engine(reader.db)
+    with engine.connect() as conn:
+        for table in sa.inspect(conn).get_table_names():
+            rows = conn.execute(sa.text(f'SELECT * FROM "{table}"')).all()
+            texts.append(repr(rows))
+    engine.dispose()
+    assert len(texts) > 20
+    assert not [t for t in texts if CLIENT_SECRET in t]
