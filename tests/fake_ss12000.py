@@ -13,6 +13,7 @@ from __future__ import annotations
 import base64
 import binascii
 import copy
+import email.utils
 import hashlib
 import json
 import re
@@ -20,7 +21,7 @@ import threading
 import urllib.parse
 from collections.abc import Collection, Iterator, Mapping
 from contextlib import contextmanager
-from datetime import datetime, timedelta, timezone
+from datetime import UTC, datetime, timedelta, timezone
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 from typing import Any, Literal
@@ -354,7 +355,15 @@ class FakeProvider:
     # -- dispatch ---------------------------------------------------------------------------------
 
     def handler(self, request: httpx.Request) -> httpx.Response:
-        """Answer one request (for :class:`httpx.MockTransport`)."""
+        """Answer one request (for :class:`httpx.MockTransport`), dated by the provider's clock
+        (the ``Date`` header, as a real server dates its answers)."""
+        response = self._handle(request)
+        response.headers["Date"] = email.utils.format_datetime(
+            self.clock.astimezone(UTC), usegmt=True
+        )
+        return response
+
+    def _handle(self, request: httpx.Request) -> httpx.Response:
         with self._lock:
             self.requests.append(request)
             url = str(request.url.copy_with(query=None, fragment=None))

@@ -7,6 +7,7 @@ no test waits for a back-off).
 
 from __future__ import annotations
 
+import copy
 import json
 from collections.abc import Iterator
 from dataclasses import dataclass, field
@@ -283,7 +284,10 @@ def test_a_withheld_security_marking_treats_everyone_as_protected_and_leaks_no_o
     synced = make_api()
     assert synced.sync().code == 0
     synced.provider.withhold = {"persons": {"securityMarking"}}
-    held = synced.sync("--json")
+    quiet = synced.sync("--json")  # nothing changed: the incremental read receives no one
+    assert quiet.code == 0 and json.loads(quiet.out)["changes"]["users"]["ended"] == 0
+    synced.provider.put("persons", synced.provider.records["persons"][0])
+    held = synced.sync("--json")  # one person received, without the marking
     assert held.code == 3, "ending everyone for a scope switched off is held by the safety lock"
 
 
@@ -321,3 +325,147 @@ def test_the_secret_appears_in_no_output(make_api: Any, tmp_path: Path) -> None:
     engine.dispose()
     assert len(texts) > 20
     assert not [t for t in texts if CLIENT_SECRET in t]
+
+
+# -- incremental reads -------------------------------------------------------------------------
+
+
+def change_the_register(provider: FakeProvider) -> None:
+    """A night's changes: a new student in 7B, Elsa moved from 7A to 7B, Matematik 7A renamed,
+    and Gunilla (a guardian... or staff) deleted from the register."""
+    provider.tick(3600)
+    persons = {p["givenName"]: p for p in provider.records["persons"]}
+    groups = {g["displayName"]: g for g in provider.records["groups"]}
+    elsa = persons["Elsa"]
+    new = copy.deepcopy(persons["Liam"])
+    new.update(id="0c6f0d7e-5a52-4f7c-9d3e-2f1b8f1a9c01", givenName="Nils", familyName="Berg")
+    new["civicNo"] = {"value": "201201042387", "nationality": "SE"}  # a test number
+    new.pop("eduPersonPrincipalNames", None)
+    new.pop("emails", None)
+    provider.put("persons", new)
+    seven_a, seven_b = copy.deepcopy(groups["7A"]), copy.deepcopy(groups["7B"])
+    seven_a["groupMemberships"] = [
+        m for m in seven_a["groupMemberships"] if m["person"]["id"] != elsa["id"]
+    ]
+    seven_b["groupMemberships"] += [
+        {"person": {"id": elsa["id"]}, "startDate": "2025-10-15"},
+        {"person": {"id": new["id"]}, "startDate": "2025-10-15"},
+    ]
+    provider.put("groups", seven_a)
+    provider.put("groups", seven_b)
+    maths = copy.deepcopy(groups["Matematik 7A"])
+    maths["displayName"] = "Matematik 7A grupp 1"
+    provider.put("groups", maths)
+    provider.delete("persons", persons["Erik"]["id"])
+
+
+def test_an_incremental_run_equals_a_full_read_of_the_changed_register(
+    make_api: Any, db_url: str, tmp_path: Path
+) -> None:
+    reader = make_api(db=db_url)
+    assert reader.sync().code == 0
+    full_db = f"sqlite:///{tmp_path / 'full.db'}"
+    assert reader.sync(db=full_db).code == 0
+    change_the_register(reader.provider)
+    reader.provider.tick(600)  # the changes are older than a read's overlap
+    asked = len(reader.provider.requests)
+
+    result = reader.sync("--json")
+    assert result.code == 0, result.err
+    report = json.loads(result.out)
+    assert report["sources"][0]["api"]["mode"] == "incremental"
+    assert report["changes"]["users"]["created"] == 1
+    requests = reader.provider.requests[asked:]
+    persons = [r for r in requests if r.url.path.endswith("/persons")]
+    assert persons and "meta.modified.after" in persons[0].url.params
+    assert any(r.url.path.endswith("/deletedEntities") for r in requests)
+    assert report["sources"][0]["api"]["records"]["persons"] == 1  # only the new student
+
+    by_full = reader.sync("--json", "--full", db=full_db)
+    assert json.loads(by_full.out)["sources"][0]["api"]["mode"] == "full"
+    assert reader.export() == reader.export(db=full_db)
+    names = {g["name"] for g in reader.export()["groups"]}
+    assert "Matematik 7A grupp 1" in names and "Matematik 7A" not in names
+    seven_b = next(c for c in reader.export()["classes"] if c["name"] == "7B")
+    assert {"201201012380", "201201042387"} <= {s["civic_no"] for s in seven_b["students"]}
+
+    again = json.loads(reader.sync("--json").out)  # nothing changed since: nothing to do
+    assert again["sources"][0]["api"]["records"]["persons"] == 0
+    assert all(not any(v.values()) for v in again["changes"].values())
+
+
+def test_a_failed_or_held_run_keeps_the_cursors(make_api: Any, tmp_path: Path) -> None:
+    reader = make_api()
+    assert reader.sync().code == 0
+    full_db = f"sqlite:///{tmp_path / 'full.db'}"
+    assert reader.sync(db=full_db).code == 0  # the same history, read whole below
+    change_the_register(reader.provider)
+    reader.provider.always_fail = {"groups": 503}
+    assert reader.sync().code == 1
+    reader.provider.always_fail = {}
+    reader.provider.forbidden = {"duties"}
+    assert reader.sync().code == 3  # held: duties are gone from the read
+    reader.provider.forbidden = set()
+    reader.provider.tick(3600)
+
+    result = reader.sync("--json")
+    assert result.code == 0, result.err
+    report = json.loads(result.out)
+    assert report["sources"][0]["api"]["mode"] == "incremental"
+    assert report["changes"]["users"]["created"] == 1  # the changes the failed runs read
+
+    assert reader.sync("--full", db=full_db).code == 0
+    assert reader.export() == reader.export(db=full_db)
+
+
+def test_without_deleted_entities_every_read_is_full_and_it_is_said_once(make_api: Any) -> None:
+    reader = make_api(deleted_status=404)
+    assert reader.sync().code == 0
+    second = json.loads(reader.sync("--json").out)
+    assert second["sources"][0]["api"]["mode"] == "full"
+    assert "api-full-reads" in {i["code"] for i in second["issues"]}
+    asked = len(reader.provider.requests)
+    third = json.loads(reader.sync("--json").out)
+    assert third["sources"][0]["api"]["mode"] == "full"
+    assert "api-full-reads" not in {i["code"] for i in third["issues"]}
+    later = reader.provider.requests[asked:]
+    assert not [r for r in later if r.url.path.endswith("/deletedEntities")]
+
+
+@pytest.mark.parametrize("spelling", ["activitites", "activities"])
+def test_deleted_activities_are_read_in_either_spelling(make_api: Any, spelling: str) -> None:
+    reader = make_api(deleted_spelling=spelling)
+    assert reader.sync().code == 0
+    before = {g["name"]: g["teachers"] for g in reader.export()["groups"]}
+    activity = reader.provider.records["activities"][0]
+    reader.provider.delete("activities", activity["id"])
+    result = reader.sync("--json")
+    assert result.code == 0, result.err
+    assert json.loads(result.out)["sources"][0]["api"]["mode"] == "incremental"
+    after = {g["name"]: g["teachers"] for g in reader.export()["groups"]}
+    assert after != before  # the activity's teachers left its groups
+
+
+def test_a_full_read_is_due_after_full_read_every_days(make_api: Any) -> None:
+    reader = make_api()
+    assert reader.sync().code == 0
+    soon = reader.run("--today", "2025-10-21", "sync", "--json", BASE_URL)
+    assert json.loads(soon.out)["sources"][0]["api"]["mode"] == "incremental"
+    due = reader.run("--today", "2025-10-22", "sync", "--json", BASE_URL)
+    assert json.loads(due.out)["sources"][0]["api"]["mode"] == "full"
+
+
+def test_the_picture_keeps_no_protected_persons_name_or_number(make_api: Any) -> None:
+    reader = make_api()
+    assert reader.sync().code == 0
+    protected = [p for p in reader.provider.records["persons"] if p["securityMarking"] != "Ingen"]
+    assert protected
+    engine = sa.create_engine(reader.db)
+    with engine.connect() as conn:
+        bodies = [b for (b,) in conn.execute(sa.text("SELECT body FROM register_records"))]
+    engine.dispose()
+    assert len(bodies) > 50
+    text = "\n".join(bodies)
+    for person in protected:
+        assert person["id"] in text  # kept, as a record without what identifies them
+        assert person["familyName"] not in text and person["civicNo"]["value"] not in text

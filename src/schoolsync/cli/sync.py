@@ -25,6 +25,12 @@ from schoolsync.sources.detect import FORMATS, as_source
     is_flag=True,
     help="Apply even if a safety lock trips (missing data, many endings); recorded in the run.",
 )
+@click.option(
+    "--full",
+    "full_read",
+    is_flag=True,
+    help="Read an SS 12000 API whole instead of what changed since the last read.",
+)
 @wait_option
 @today_option
 @pass_env
@@ -36,6 +42,7 @@ def sync_command(
     source_format: str | None,
     allow_mass_changes: bool,
     wait: float,
+    full_read: bool,
 ) -> int:
     """Run one sync of SOURCES: plan, then apply in one transaction.
 
@@ -58,6 +65,7 @@ def sync_command(
             allow_mass_changes=allow_mass_changes,
             wait=wait,
             on_commit=env.mark_committed,
+            full_read=full_read,
         )
     show_result(result, as_json)
     return exit_status(result)

@@ -61,6 +61,7 @@ _KINDS = [
     IssueKind("schedule-class-no-subject-group", "warning", "R8.2", "No group for class+subject"),
     IssueKind("schedule-class-mixed", "warning", "R8.2", "Group mixes classes"),
     IssueKind("api-endpoint-unavailable", "warning", "R10", "An API endpoint was not read"),
+    IssueKind("api-full-reads", "info", "R10", "The API allows full reads only"),
     IssueKind("lock-missing-data", "error", "R10", "A kind of data is missing from the read"),
     IssueKind("lock-mass-change", "error", "R10", "Too many users or memberships would end"),
 ]

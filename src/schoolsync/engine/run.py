@@ -21,8 +21,10 @@ from schoolsync.engine.apply import is_bulk, total_rows, write_changes, write_is
 from schoolsync.engine.plan import Plan, plan_run
 from schoolsync.errors import ConflictError, InputError, SchoolsyncError
 from schoolsync.sources.detect import Source, as_source, fingerprint, local_sources, read_sources
+from schoolsync.sources.ss12000.picture import Delta
 from schoolsync.store.db import Store
 from schoolsync.store.load import load_directory
+from schoolsync.store.picture import load_picture, save_picture
 from schoolsync.store.runs import finish_run, get_run, insert_run, now, update_run_options, who
 
 StageCallback = Callable[[str, int], Callable[[int], None]]
@@ -90,6 +92,7 @@ def sync(
     allow_mass_changes: bool = False,
     wait: float = 0.0,
     on_commit: CommitCallback = _no_commit,
+    full_read: bool = False,
 ) -> RunResult:
     """Run one sync.
 
@@ -110,6 +113,7 @@ def sync(
         wait: Seconds to wait for another run that holds the directory.
         on_commit: Called with the run id and status (``applied`` or ``held``) the moment the
             run's transaction has committed, before anything is rendered.
+        full_read: Read an SS 12000 API whole, even when reading what changed would do.
 
     Returns:
         The result: ``applied``, ``held`` (nothing applied), or ``planned`` for a dry run.
@@ -119,11 +123,14 @@ def sync(
     """
     started = now()
     with gc_paused(), ExitStack() as stack:
-        local = _localise(store, sources, settings, today, started, stage, dry_run, wait, stack)
+        local, deltas = _localise(
+            store, sources, settings, today, started, stage, dry_run, wait, stack, full_read
+        )
         read = _read(
             store, sources, local, settings, today, started, stage, source_format,
             record=not dry_run, wait=wait,
         )  # fmt: skip
+        deltas = _trusted(read, deltas)
         with store.run_lock(wait):
             store.migrate(create=True)
             plan = _load_and_plan(store, read, settings, today, stage)
@@ -133,6 +140,7 @@ def sync(
                 plan,
                 sources,
                 local,
+                deltas,
                 started,
                 dry_run=dry_run,
                 stage=stage,
@@ -153,17 +161,31 @@ def _localise(
     dry_run: bool,
     wait: float,
     stack: ExitStack,
-) -> list[Path]:
-    """The sources as paths: an SS 12000 API read into a temporary bundle folder that lives as
-    long as ``stack``. A read that fails is recorded as a failed run (unless a dry run)."""
+    full_read: bool = False,
+) -> tuple[list[Path], list[Delta]]:
+    """The sources as paths: an SS 12000 API read (what changed, merged into the picture the
+    directory keeps of it, unless a full read is due) into a temporary bundle folder that lives
+    as long as ``stack``; with what each API read changes in its picture. A read that fails is
+    recorded as a failed run (unless a dry run)."""
     if not any(isinstance(s, str) for s in sources):
-        return [s for s in sources if isinstance(s, Path)]
+        return [s for s in sources if isinstance(s, Path)], []
     try:
-        return stack.enter_context(local_sources(sources, settings.ss12000, today, stage))
+        read = local_sources(
+            sources, settings.ss12000, today, stage, lambda url: load_picture(store, url), full_read
+        )
+        return stack.enter_context(read)
     except InputError as exc:
         if not dry_run:
             record_failed(store, sources, today, started, exc, wait)
         raise
+
+
+def _trusted(read: Snapshot, deltas: list[Delta]) -> list[Delta]:
+    """The pictures an applied run may keep: not one of a read that gave no securityMarking for
+    anyone (everyone was handled as protected; the next read must be a full one again)."""
+    if read.register is not None and "persons.securityMarking" in read.register.withheld:
+        return []
+    return deltas
 
 
 def _read(
@@ -217,6 +239,7 @@ def _decide_and_write(
     plan: Plan,
     sources: Sequence[Source],
     local: Sequence[Path],
+    deltas: Sequence[Delta],
     started: Any,
     *,
     dry_run: bool,
@@ -233,7 +256,7 @@ def _decide_and_write(
         return run_result(plan, status)
     if status == "held":
         return _hold(store, plan, trips, sources, local, source_format, started, on_commit)
-    return _apply(store, plan, trips, started, stage, approves, on_commit)
+    return _apply(store, plan, trips, started, stage, approves, on_commit, deltas)
 
 
 def lesson_sources(read: Snapshot) -> set[str]:
@@ -289,8 +312,10 @@ def _apply(
     stage: StageCallback,
     approves: dict[str, Any] | None,
     on_commit: CommitCallback,
+    deltas: Sequence[Delta] = (),
 ) -> RunResult:
-    """Apply a plan in one transaction; a lock that tripped is recorded as overridden."""
+    """Apply a plan in one transaction; a lock that tripped is recorded as overridden. What the
+    run read of an SS 12000 API goes into the directory's picture of it, in the same one."""
     options: dict[str, Any] = {}
     if trips:
         options["allow_mass_changes"] = True
@@ -307,6 +332,8 @@ def _apply(
         run_id = insert_run(conn, "sync", "applied", plan.today, plan.sources, started, options)
         accept(plan, approves)
         write_changes(conn, plan.changes, run_id, plan.today, advance)
+        for delta in deltas:
+            save_picture(conn, delta, run_id)
         finish_run(conn, run_id, plan.changes.counts())
         if approves is not None:
             approval = {"approved_by_run": run_id, "approved_by": who(), "approved_at": now()}
@@ -401,7 +428,9 @@ def approve(
         source_format = options.get("format")
         with gc_paused(), ExitStack() as stack:
             # An API is read again (into a temporary folder): approving needs the same read.
-            local = _localise(store, paths, settings, today, started, stage, False, 0.0, stack)
+            local, deltas = _localise(
+                store, paths, settings, today, started, stage, False, 0.0, stack
+            )
             if fingerprint(local) != options.get("fingerprint"):
                 raise ConflictError(
                     f"The export behind run {run_id} ({', '.join(map(str, paths))}) changed or "
@@ -413,6 +442,7 @@ def approve(
                 store, paths, local, settings, today, started, stage, source_format,
                 record=True, wait=0.0,
             )  # fmt: skip
+            deltas = _trusted(read, deltas)
             plan = _load_and_plan(store, read, settings, today, stage)
             del read
             result = _decide_and_write(
@@ -420,6 +450,7 @@ def approve(
                 plan,
                 paths,
                 local,
+                deltas,
                 started,
                 dry_run=False,
                 stage=stage,

@@ -16,6 +16,7 @@ from schoolsync.sources.ss12000 import read_bundle
 from schoolsync.sources.ss12000.api import Progress, fetched, is_api_url
 from schoolsync.sources.ss12000.files import DEFAULT_MAX_FILE_BYTES, check_file, exists_somehow
 from schoolsync.sources.ss12000.note import FETCH_NOTE
+from schoolsync.sources.ss12000.picture import Delta, Picture
 
 FORMATS = ("ss12000", "novaschem")
 
@@ -30,22 +31,34 @@ def as_source(text: str) -> Source:
 
 @contextmanager
 def local_sources(
-    sources: Sequence[Source], settings: ApiSettings, today: date, progress: Progress
-) -> Iterator[list[Path]]:
-    """The sources as paths: each API read (in full) into a temporary bundle folder, which is
-    removed when the block ends; paths as they are.
+    sources: Sequence[Source],
+    settings: ApiSettings,
+    today: date,
+    progress: Progress,
+    picture_of: Callable[[str], Picture | None],
+    full: bool = False,
+) -> Iterator[tuple[list[Path], list[Delta]]]:
+    """The sources as paths: each API read into a temporary bundle folder (only what changed,
+    merged into its stored picture, when ``picture_of`` gives one and no full read is due),
+    removed when the block ends; paths as they are. With what each API read changes in its
+    picture.
 
     Raises:
         ConfigError: When an API cannot be read with these settings.
         InputError: When an API read fails (nothing of it is used).
     """
     with ExitStack() as stack:
-        yield [
-            stack.enter_context(fetched(s, settings, today, progress=progress))
-            if isinstance(s, str)
-            else s
-            for s in sources
-        ]
+        paths: list[Path] = []
+        deltas: list[Delta] = []
+        for source in sources:
+            if isinstance(source, Path):
+                paths.append(source)
+                continue
+            read = fetched(source, settings, today, progress, picture_of(source), full)
+            folder, delta = stack.enter_context(read)
+            paths.append(folder)
+            deltas.append(delta)
+        yield paths, deltas
 
 
 def fingerprint(paths: Sequence[Path]) -> str:

@@ -227,4 +227,36 @@ lessons = Table(
     UniqueConstraint("source", "source_key", name="uq_lessons_source_key"),
 )
 
+# The stored picture of a register read over its SS 12000 API (incremental reads merge into it):
+# per API, where the last complete reads began, and every record as served (a person with
+# protected identity without what identifies them).
+register_sources = Table(
+    "register_sources",
+    metadata,
+    Column("source", String(500), primary_key=True),  # the API's base URL
+    Column("full_read_at", DateTime(timezone=True), nullable=False),  # the provider's clock
+    Column("deletions_unavailable", Boolean, nullable=False),
+    Column("run_id", Integer, ForeignKey("runs.id"), nullable=False),  # the last run that read it
+)
+
+register_reads = Table(
+    "register_reads",
+    metadata,
+    Column("source", String(500), primary_key=True),
+    Column("endpoint", String(40), primary_key=True),
+    Column("read_from", DateTime(timezone=True), nullable=False),  # the provider's clock
+    Column("calendar_from", Date),  # calendarEvents: the days the read's window covered
+    Column("calendar_to", Date),
+)
+
+register_records = Table(
+    "register_records",
+    metadata,
+    Column("source", String(500), primary_key=True),
+    Column("endpoint", String(40), primary_key=True),
+    Column("record_id", String(200), primary_key=True),  # lower case
+    Column("position", Integer, nullable=False),  # reading order
+    Column("body", Text, nullable=False),  # the record as JSON
+)
+
 Index("ix_users_family_given", users.c.family_name, users.c.given_name)

@@ -57,6 +57,14 @@ import tenacity
 from schoolsync.domain.settings import ApiSettings
 from schoolsync.errors import ConfigError, InputError
 from schoolsync.sources.ss12000.note import FETCH_NOTE, FetchNote
+from schoolsync.sources.ss12000.picture import (
+    OVERLAP,
+    Cursor,
+    Delta,
+    Picture,
+    Records,
+    marking_of,
+)
 
 ENDPOINTS = (
     "organisations",
@@ -244,6 +252,9 @@ class ApiSession:
         self._token_ends = 0.0
         self._sleep = sleep or default_sleep
         self.stats = ReadStats()
+        # The provider's clock at its first answer (its Date header, else this machine's): where
+        # the next incremental read starts from, whatever the two clocks say.
+        self.server_time: datetime | None = None
         self._client = httpx.Client(
             transport=transport or default_transport(),
             timeout=httpx.Timeout(settings.timeout_seconds),
@@ -363,6 +374,8 @@ class ApiSession:
             return self._client.get(url, params=httpx.QueryParams(list(params)), headers=headers)
 
         response = self._send(f"/{endpoint}", send)
+        if self.server_time is None:
+            self.server_time = _server_date(response)
         if response.status_code == 401:
             self._token = None  # expired early, or revoked: fetch a new one, once
             response = self._send(f"/{endpoint}", send)
@@ -423,6 +436,99 @@ class ApiSession:
                 return
             params = [limit, ("pageToken", page.pageToken)]
 
+    def deleted_since(self, after: datetime) -> dict[str, set[str]]:
+        """The ids ``/deletedEntities`` lists as deleted after ``after``, by endpoint (lower case).
+
+        Both spellings of activities are read (the standard's ``activitites`` and
+        ``activities``), and demo-sis's flat list of ``{entityType, id}``.
+
+        Raises:
+            _Unavailable: When the provider does not offer it (403, 404, 501).
+        """
+        filters = [("after", after.isoformat())] + [("entities", e) for e in _DELETED_KINDS]
+        out: dict[str, set[str]] = {}
+        for number, content in enumerate(self._deleted_pages(filters), start=1):
+            try:
+                body = msgspec.json.decode(content)
+            except msgspec.DecodeError as exc:
+                raise _not_a_page("deletedEntities", number, str(exc)) from exc
+            data = body.get("data") if isinstance(body, dict) else None
+            if isinstance(data, dict):
+                items = [
+                    (key, rid) for key, ids in data.items() if isinstance(ids, list) for rid in ids
+                ]
+            elif isinstance(data, list):  # demo-sis: [{entityType, id, deletedAt}]
+                items = [
+                    (_DELETED_TYPES.get(str(x.get("entityType")), ""), x.get("id"))
+                    for x in data
+                    if isinstance(x, dict)
+                ]
+            else:
+                raise _not_a_page("deletedEntities", number, "no data")
+            for key, rid in items:
+                endpoint = _DELETED_KEYS.get(key)
+                if endpoint and isinstance(rid, str):
+                    out.setdefault(endpoint, set()).add(rid.lower())
+        return out
+
+    def _deleted_pages(self, filters: list[tuple[str, str]]) -> Iterator[bytes]:
+        limit = ("limit", str(self.settings.page_size))
+        params = [limit, *filters]
+        while True:
+            response = self.get("deletedEntities", params)
+            if response.status_code in _UNAVAILABLE:
+                raise _Unavailable(response.status_code)
+            if response.status_code != 200:
+                raise ReadFailed(
+                    f"The SS 12000 API answered /deletedEntities with {response.status_code} "
+                    f"{response.reason_phrase}{_error_text(response, self._scrub)}.",
+                    "Nothing was changed. Run the sync again; if it keeps failing, run it with "
+                    "--full, which does not ask for deletions.",
+                )
+            yield response.content
+            token = msgspec.json.decode(response.content, type=_TokenOnly).pageToken
+            if not token:
+                return
+            params = [limit, ("pageToken", token)]
+
+
+class _TokenOnly(msgspec.Struct):
+    pageToken: str | None = None
+
+
+# /deletedEntities: the kinds asked for, and each answer key's endpoint (both spellings).
+_DELETED_KINDS = (
+    "Organisation", "Person", "Placement", "Duty", "Group", "Syllabus", "Activity", "Room",
+    "CalendarEvent",
+)  # fmt: skip
+_DELETED_KEYS = {
+    "organisations": "organisations",
+    "persons": "persons",
+    "placements": "placements",
+    "duties": "duties",
+    "groups": "groups",
+    "syllabuses": "syllabuses",
+    "activitites": "activities",  # the standard's own spelling
+    "activities": "activities",
+    "rooms": "rooms",
+    "calendarEvents": "calendarEvents",
+}
+_DELETED_TYPES = {kind: kind[0].lower() + kind[1:] + "s" for kind in _DELETED_KINDS} | {
+    "Person": "persons",
+    "Activity": "activities",
+    "Duty": "duties",
+    "Syllabus": "syllabuses",
+}
+
+
+def _not_a_page(endpoint: str, number: int, why: str) -> ReadFailed:
+    return ReadFailed(
+        f"The SS 12000 API answered /{endpoint} (page {number}) with something that is not "
+        f"an SS 12000 page ({why}).",
+        "Nothing was changed. Ask the register's provider about the answer; a page is "
+        '{"data": [...], "pageToken": ...}.',
+    )
+
 
 class _Unavailable(Exception):
     def __init__(self, status: int) -> None:
@@ -436,12 +542,7 @@ def _decode_page(content: bytes, endpoint: str, number: int) -> _Page:
         page = _page_decoder.decode(content)
         bad = next((i for i, raw in enumerate(page.data) if not bytes(raw).startswith(b"{")), None)
     except msgspec.DecodeError as exc:
-        raise ReadFailed(
-            f"The SS 12000 API answered /{endpoint} (page {number}) with something that is not "
-            f"an SS 12000 page ({exc}).",
-            "Nothing was changed. Ask the register's provider about the answer; a page is "
-            '{"data": [...], "pageToken": ...}.',
-        ) from exc
+        raise _not_a_page(endpoint, number, str(exc)) from exc
     if bad is not None:
         raise ReadFailed(
             f"The SS 12000 API answered /{endpoint} (page {number}) with a page whose record "
@@ -449,6 +550,14 @@ def _decode_page(content: bytes, endpoint: str, number: int) -> _Page:
             "Nothing was changed. Ask the register's provider about the answer.",
         )
     return page
+
+
+def _server_date(response: httpx.Response) -> datetime:
+    try:
+        when = parsedate_to_datetime(response.headers.get("Date", ""))
+    except (TypeError, ValueError):
+        return datetime.now(UTC)
+    return when if when.tzinfo else when.replace(tzinfo=UTC)
 
 
 def _retry_after(response: httpx.Response) -> float | None:
@@ -515,15 +624,17 @@ def calendar_windows(today: date, settings: ApiSettings) -> list[tuple[datetime,
     return out
 
 
-def _queries(endpoint: str, today: date, settings: ApiSettings) -> list[list[tuple[str, str]]]:
-    """The filters of each query that reads an endpoint (most: one query, none)."""
+def _queries(
+    endpoint: str, windows: list[tuple[datetime, datetime]]
+) -> list[list[tuple[str, str]]]:
+    """The filters of each query that reads an endpoint whole (most: one query, none)."""
     if endpoint == "calendarEvents":
         return [
             [
                 ("startTime.onOrAfter", start.isoformat()),
                 ("startTime.onOrBefore", end.isoformat()),
             ]
-            for start, end in calendar_windows(today, settings)
+            for start, end in windows
         ]
     return [[]]
 
@@ -538,12 +649,13 @@ class _PageWriter:
         self.records = 0
         self._pending: list[bytes] | None = None
         self._seen: dict[str, int] = {}  # id -> hash of the record's bytes
+        self.markings = (0, 0)  # persons written, and of them without a securityMarking
 
-    def add(self, records: list[bytes]) -> None:
+    def add(self, records: list[bytes], dedupe: bool = True) -> None:
         """One page's records; an identical record already written (same id, same bytes: a page
         that shifted under the read, or a window's edge) is left out."""
-        kept = []
-        for raw in records:
+        kept = [] if dedupe else records
+        for raw in records if dedupe else ():
             rid = _record_decoder.decode(raw).id
             key = rid.lower() if isinstance(rid, str) else None
             if key is not None:
@@ -555,6 +667,8 @@ class _PageWriter:
         if self._pending is not None:
             self._write(self._pending, last=False)
         self._pending = kept
+        received, absent = _markings(self.endpoint, kept)
+        self.markings = (self.markings[0] + received, self.markings[1] + absent)
 
     def finish(self) -> None:
         """Write the last page (an empty one when the endpoint had no records at all)."""
@@ -569,67 +683,286 @@ class _PageWriter:
         (self.folder / f"page-{self.count:04d}.json").write_bytes(body)
 
 
-def fetch(
+def read_api(
     url: str,
     folder: Path,
     settings: ApiSettings,
     today: date,
     *,
+    picture: Picture | None = None,
+    full: bool = False,
     progress: Progress = _no_progress,
     transport: httpx.BaseTransport | None = None,
     sleep: Callable[[float], None] | None = None,
-) -> FetchNote:
-    """Read the API at ``url`` into ``folder`` (which must be empty or absent).
+) -> tuple[FetchNote, Delta]:
+    """Read the API at ``url`` into the bundle folder ``folder`` (empty or absent).
+
+    With a ``picture`` of an earlier complete read (and no reason for a full one: ``full``, the
+    picture's age, no ``/deletedEntities``), only what changed is read and merged into it.
 
     Args:
         url: The API's base URL, ending in its version segment.
         folder: Where the bundle is written.
         settings: The ``[ss12000]`` settings.
         today: The date the calendarEvents window is counted from.
-        progress: Called with an endpoint's name; returns a function advanced by records read.
+        picture: What the directory holds of this API's register, if anything.
+        full: Read everything, whatever the picture.
+        progress: Called with a stage's name; returns a function advanced by records read.
         transport: An httpx transport instead of the network (tests).
         sleep: How to wait between attempts.
 
     Returns:
-        The read's note (also written to ``folder/fetch.json``).
+        The read's note (also written to ``folder/fetch.json``) and what the read changes in
+        the picture, for the run to write when it is applied.
 
     Raises:
         ConfigError: When the settings cannot make a read (no token URL, no secret, http://).
         ReadFailed: When an endpoint could not be read to its end; ``folder`` is then left
             with what was written so far, for the caller to remove.
     """
-    started = datetime.now(UTC)
     clock = time.monotonic()
     session = ApiSession(url, settings, client_secret(settings), transport=transport, sleep=sleep)
-    note = FetchNote(session.base_url, started.isoformat(), "", {})
+    note = FetchNote(session.base_url, datetime.now(UTC).isoformat(), "", {})
+    windows = calendar_windows(today, settings)
     try:
-        for endpoint in ENDPOINTS:
-            advance = progress(f"Reading /{endpoint}", -1)
-            writer = _PageWriter(folder, endpoint)
+        why = _why_full(picture, settings, today, full)
+        delta = None
+        if why is None and picture is not None:
             try:
-                for filters in _queries(endpoint, today, settings):
-                    for records in session.pages(endpoint, filters):
-                        writer.add(records)
-                        advance(len(records))
+                delta = _read_changes(session, picture, folder, windows, note, progress)
             except _Unavailable as gone:
-                note.unavailable[endpoint] = gone.status
-                shutil.rmtree(writer.folder, ignore_errors=True)
-                continue
-            writer.finish()
-            session.stats.records[endpoint] = writer.records
-            advance(-1)
+                why = f"the provider does not offer /deletedEntities ({gone.status})"
+                note.notices.append(
+                    f"The SS 12000 API does not offer /deletedEntities (it answered {gone.status}),"
+                    f" so every run reads the whole register instead of what changed."
+                )
+        if delta is None:
+            note.mode, note.reason = "full", why or ""
+            delta = _read_all(session, folder, settings, windows, note, progress)
+            delta.deletions_unavailable = bool(picture and picture.deletions_unavailable) or (
+                "/deletedEntities" in (why or "")
+            )
     finally:
         session.close()
-    windows = calendar_windows(today, settings)
     note.calendar = {
         "from": windows[0][0].date().isoformat(),
         "to": windows[-1][1].date().isoformat(),
     }
     session.stats.seconds = time.monotonic() - clock
-    note.stats = session.stats.as_dict()
+    note.stats = {"mode": note.mode, **session.stats.as_dict()}
     note.finished = datetime.now(UTC).isoformat()
     (folder / FETCH_NOTE).write_bytes(msgspec.json.format(msgspec.json.encode(note.as_dict())))
-    return note
+    return note, delta
+
+
+def _why_full(
+    picture: Picture | None, settings: ApiSettings, today: date, full: bool
+) -> str | None:
+    """Why this read must be a full one, or None when reading what changed will do (the age
+    of the last full read counted in days to ``today``, the run's date)."""
+    if full:
+        return "asked for (--full)"
+    if picture is None or picture.full_read_at is None or not picture.cursors:
+        return "no complete read of this API before"
+    if picture.deletions_unavailable:
+        return "the provider does not offer /deletedEntities"
+    age = (today - picture.full_read_at.astimezone(_SWEDEN).date()).days
+    if age >= settings.full_read_every_days:
+        return f"the last full read is {age} days old ([ss12000] full_read_every_days)"
+    return None
+
+
+def _read_all(
+    session: ApiSession,
+    folder: Path,
+    settings: ApiSettings,
+    windows: list[tuple[datetime, datetime]],
+    note: FetchNote,
+    progress: Progress,
+) -> Delta:
+    """A full read: every endpoint, every page."""
+    cursors: dict[str, Cursor] = {}
+    for endpoint in ENDPOINTS:
+        advance = progress(f"Reading /{endpoint}", -1)
+        writer = _PageWriter(folder, endpoint)
+        try:
+            for filters in _queries(endpoint, windows):
+                for records in session.pages(endpoint, filters):
+                    writer.add(records)
+                    advance(len(records))
+        except _Unavailable as gone:
+            note.unavailable[endpoint] = gone.status
+            shutil.rmtree(writer.folder, ignore_errors=True)
+            continue
+        _note_withheld(note, endpoint, writer.markings)
+        writer.finish()
+        session.stats.records[endpoint] = writer.records
+        cursors[endpoint] = _cursor(endpoint, session, windows)
+        advance(-1)
+    started = session.server_time or datetime.now(UTC)
+    return Delta(session.base_url, True, started, folder, set(cursors), cursors=cursors)
+
+
+def _cursor(endpoint: str, session: ApiSession, windows: list[tuple[datetime, datetime]]) -> Cursor:
+    started = session.server_time or datetime.now(UTC)
+    if endpoint != "calendarEvents":
+        return Cursor(started)
+    return Cursor(started, windows[0][0].date(), windows[-1][1].date())
+
+
+def _read_changes(
+    session: ApiSession,
+    picture: Picture,
+    folder: Path,
+    windows: list[tuple[datetime, datetime]],
+    note: FetchNote,
+    progress: Progress,
+) -> Delta:
+    """An incremental read: what changed since each endpoint's cursor (less the overlap) and
+    what ``/deletedEntities`` lists, merged into the picture; an endpoint never read completely
+    is read whole.
+
+    Raises:
+        _Unavailable: When the provider does not offer ``/deletedEntities`` (before anything
+            else is asked for).
+    """
+    since = min(c.read_from for c in picture.cursors.values()) - OVERLAP
+    deleted = session.deleted_since(since)
+    started = session.server_time or datetime.now(UTC)
+    note.mode, note.since = "incremental", since.isoformat()
+    delta = Delta(session.base_url, False, started, folder)
+    first_day = windows[0][0].date()
+    for endpoint in ENDPOINTS:
+        advance = progress(f"Reading /{endpoint}", -1)
+        cursor = picture.cursors.get(endpoint)
+        queries = (
+            _queries(endpoint, windows) if cursor is None else _changed(endpoint, cursor, windows)
+        )
+        received: list[bytes] = []
+        try:
+            for filters in queries:
+                for records in session.pages(endpoint, filters):
+                    received += records
+                    advance(len(records))
+        except _Unavailable as gone:
+            note.unavailable[endpoint] = gone.status
+            continue
+        _note_withheld(note, endpoint, _markings(endpoint, received))
+        writer = _PageWriter(folder, endpoint)
+        if cursor is None:
+            for at in range(0, len(received), _MERGED_PAGE):
+                writer.add(received[at : at + _MERGED_PAGE])
+            delta.replaced.add(endpoint)
+        else:
+            merged = _merge(endpoint, picture.records(endpoint), received, deleted, delta)
+            if endpoint == "calendarEvents":
+                _drop_past_events(merged, first_day, delta)
+            kept = [body for _pos, body in sorted(merged.values())]
+            for at in range(0, len(kept), _MERGED_PAGE):
+                writer.add(kept[at : at + _MERGED_PAGE], dedupe=False)
+        writer.finish()
+        session.stats.records[endpoint] = len(received)
+        delta.cursors[endpoint] = _cursor(endpoint, session, windows)
+        advance(-1)
+    return delta
+
+
+_MERGED_PAGE = 1000  # records per page file of a merged read
+
+
+def _markings(endpoint: str, records: list[bytes]) -> tuple[int, int]:
+    """Of the persons among ``records``: how many there are, and how many have no marking."""
+    if endpoint != "persons":
+        return 0, 0
+    absent = sum(1 for raw in records if marking_of(raw) is None)
+    return len(records), absent
+
+
+def _note_withheld(note: FetchNote, endpoint: str, markings: tuple[int, int]) -> None:
+    """R11: persons received, none with a securityMarking: the client most likely lacks the
+    scope (the run is held when the directory has users, see the safety locks)."""
+    received, absent = markings
+    if received and absent == received:
+        note.withheld.append(f"{endpoint}.securityMarking")
+
+
+def _changed(
+    endpoint: str, cursor: Cursor, windows: list[tuple[datetime, datetime]]
+) -> list[list[tuple[str, str]]]:
+    """The queries for what changed at an endpoint since its cursor (less the overlap). Days of
+    the calendar window the last read did not cover are read whole."""
+    since = ("meta.modified.after", (cursor.read_from - OVERLAP).isoformat())
+    if endpoint != "calendarEvents":
+        return [[since]]
+    out = []
+    for (start, end), filters in zip(windows, _queries(endpoint, windows), strict=True):
+        covered = (
+            cursor.calendar_from is not None
+            and cursor.calendar_to is not None
+            and cursor.calendar_from <= start.date()
+            and end.date() <= cursor.calendar_to
+        )
+        out.append([*filters, since] if covered else filters)
+    return out
+
+
+def _merge(
+    endpoint: str,
+    stored: Records,
+    received: list[bytes],
+    deleted: dict[str, set[str]],
+    delta: Delta,
+) -> dict[str, tuple[int, bytes]]:
+    """The endpoint's records after this read: the stored ones, less the deleted, with the
+    received added or replacing theirs (kept in their place); the changes go into ``delta``."""
+    merged = {rid: (position, body) for rid, position, body in stored}
+    gone = {rid for rid in deleted.get(endpoint, ()) if rid in merged}
+    for rid in gone:
+        del merged[rid]
+    if gone:
+        delta.deletes[endpoint] = gone
+    upserts: dict[str, tuple[int, bytes]] = {}
+    after = max((position for position, _ in merged.values()), default=-1) + 1
+    for raw in received:
+        rid = _record_decoder.decode(raw).id
+        if not isinstance(rid, str):
+            continue  # no id, nothing to merge by: left out (a full read shows it as invalid)
+        key = rid.lower()
+        if key in merged:
+            position = merged[key][0]
+        else:
+            position, after = after, after + 1
+        merged[key] = upserts[key] = (position, raw)
+        delta.deletes.get(endpoint, set()).discard(key)  # deleted, then made again
+    if upserts:
+        delta.upserts[endpoint] = upserts
+    return merged
+
+
+class _Start(msgspec.Struct):
+    startTime: Any = None
+
+
+_start_decoder = msgspec.json.Decoder(_Start)
+
+
+def _drop_past_events(merged: dict[str, tuple[int, bytes]], first_day: date, delta: Delta) -> None:
+    """Calendar events that begin before the window now begins leave the picture (a full read
+    would not have them)."""
+    past = set()
+    for rid, (_position, body) in merged.items():
+        start = _start_decoder.decode(body).startTime
+        try:
+            day = datetime.fromisoformat(start).astimezone(_SWEDEN).date()
+        except (TypeError, ValueError):
+            continue
+        if day < first_day:
+            past.add(rid)
+    for rid in past:
+        del merged[rid]
+        delta.upserts.get("calendarEvents", {}).pop(rid, None)
+    if past:
+        delta.deletes.setdefault("calendarEvents", set()).update(past)
 
 
 @contextmanager
@@ -638,12 +971,17 @@ def fetched(
     settings: ApiSettings,
     today: date,
     progress: Progress = _no_progress,
-) -> Iterator[Path]:
-    """Read the API into a temporary bundle folder, removed when the block ends."""
+    picture: Picture | None = None,
+    full: bool = False,
+) -> Iterator[tuple[Path, Delta]]:
+    """Read the API into a temporary bundle folder, removed when the block ends; with what the
+    read changes in the picture."""
     with tempfile.TemporaryDirectory(prefix="schoolsync-read-") as tmp:
         folder = Path(tmp) / "bundle"
-        fetch(url, folder, settings, today, progress=progress)
-        yield folder
+        _note, delta = read_api(
+            url, folder, settings, today, picture=picture, full=full, progress=progress
+        )
+        yield folder, delta
 
 
 def fetch_to(
@@ -668,7 +1006,7 @@ def fetch_to(
     target.parent.mkdir(parents=True, exist_ok=True)
     with tempfile.TemporaryDirectory(prefix=".schoolsync-fetch-", dir=target.parent) as tmp:
         folder = Path(tmp) / "bundle"
-        note = fetch(url, folder, settings, today, progress=progress)
+        note, _delta = read_api(url, folder, settings, today, progress=progress)
         if target.exists():
             target.rmdir()
         folder.rename(target)

@@ -34,6 +34,13 @@ class FetchNote:
     unavailable: dict[str, int] = field(default_factory=dict)
     calendar: dict[str, str] | None = None  # the window read: {"from": date, "to": date}
     security_marking_required: bool = True  # an API read: a person without one is protected
+    mode: str = "full"  # "full" | "incremental" (what changed, merged into the stored picture)
+    reason: str = ""  # why a full read
+    since: str | None = None  # an incremental read: changes after this (the provider's clock)
+    notices: list[str] = field(default_factory=list)  # said once, as info issues
+    # Fields no record of their kind had in what the read received ("persons.securityMarking"):
+    # most likely a scope the client lacks.
+    withheld: list[str] = field(default_factory=list)
 
     def as_dict(self) -> dict[str, Any]:
         """As ``fetch.json`` holds it."""
@@ -57,6 +64,7 @@ class FetchNote:
                     f"Nothing to do if the register has no {endpoint}."
                 )
             out.append(issue("api-endpoint-unavailable", what, f"/{endpoint}"))
+        out += [issue("api-full-reads", text, "/deletedEntities") for text in self.notices]
         return out
 
 

@@ -117,6 +117,7 @@ def read_bundle(
         if note is not None:
             snap.issues.extend(note.issues())
             snap.api = note.stats
+            snap.withheld.update(note.withheld)
             if note.security_marking_required:
                 marking = _absent_marking.set(UNKNOWN_MARKING)
         files = {endpoint: find_files(path, endpoint, max_file_bytes) for endpoint in _KIND_NAMES}
