@@ -330,6 +330,10 @@ class FakeProvider:
 
             do_GET = do_POST = do_PUT = do_PATCH = do_DELETE = _answer
 
+            def date_time_string(self, timestamp: float | None = None) -> str:
+                """The Date header: the provider's clock, as on the in-process transport."""
+                return email.utils.format_datetime(provider.clock.astimezone(UTC), usegmt=True)
+
             def log_message(self, format: str, *args: Any) -> None:
                 """Silent."""
 
@@ -548,9 +552,10 @@ class FakeProvider:
             bounds["startTime.onOrAfter"] is None or bounds["startTime.onOrBefore"] is None
         ):
             raise _BadRequest("startTime.onOrAfter och startTime.onOrBefore krävs")
+        related = self._related(endpoint, filters)
         selected: list[Record] = []
         for record in self.records[endpoint]:
-            ok = True
+            ok = related is None or str(record.get("id", "")).lower() in related
             for field in ("modified", "created"):
                 at = self._meta_time(record, field)
                 after, before = bounds[f"meta.{field}.after"], bounds[f"meta.{field}.before"]
@@ -564,6 +569,58 @@ class FakeProvider:
             if ok:
                 selected.append(record)
         return selected
+
+    def _related(self, endpoint: str, filters: list[tuple[str, str]]) -> set[str] | None:
+        """The ids the organisation filters let through (None: no such filter): ``organisation``
+        on groups, duties, activities and calendarEvents (through the event's activity), and
+        ``relationship.organisation`` with ``relationship.entity.type`` on persons."""
+        orgs = {v.lower() for k, v in filters if k in ("organisation", "relationship.organisation")}
+        if not orgs:
+            return None
+
+        def ref(value: Any) -> str:
+            return str(value.get("id", "")).lower() if isinstance(value, dict) else ""
+
+        def at(record: Record, key: str) -> bool:
+            return ref(record.get(key)) in orgs
+
+        if endpoint in ("groups", "activities"):
+            return {str(r["id"]).lower() for r in self.records[endpoint] if at(r, "organisation")}
+        if endpoint == "duties":
+            return {str(r["id"]).lower() for r in self.records[endpoint] if at(r, "dutyAt")}
+        if endpoint == "calendarEvents":
+            acts = self._related("activities", [("organisation", o) for o in orgs]) or set()
+            return {
+                str(r["id"]).lower()
+                for r in self.records[endpoint]
+                if ref(r.get("activity")) in acts
+            }
+        if endpoint != "persons":
+            return None
+        kinds = {v for k, v in filters if k == "relationship.entity.type"}
+        enrolled = {
+            str(p["id"]).lower()
+            for p in self.records["persons"]
+            if any(ref(e.get("enroledAt")) in orgs for e in p.get("enrolments") or [])
+        }
+        out: set[str] = set()
+        if not kinds or "enrolment" in kinds:
+            out |= enrolled
+        if not kinds or "duty" in kinds:
+            out |= {ref(d.get("person")) for d in self.records["duties"] if at(d, "dutyAt")}
+        if not kinds or "responsibleFor.enrolment" in kinds:
+            out |= {
+                ref(x.get("person"))
+                for p in self.records["persons"]
+                if str(p["id"]).lower() in enrolled
+                for x in p.get("responsibles") or []
+            }
+        placed = [x for x in self.records["placements"] if at(x, "placedAt")]
+        if not kinds or "placement.child" in kinds:
+            out |= {ref(x.get("child")) for x in placed}
+        if not kinds or "placement.owner" in kinds:
+            out |= {ref(o) for x in placed for o in x.get("owners") or []}
+        return out
 
     def _served_record(self, endpoint: str, record: Record) -> Record:
         withheld = self.withhold.get(endpoint, set())

@@ -469,3 +469,34 @@ def test_the_picture_keeps_no_protected_persons_name_or_number(make_api: Any) ->
     for person in protected:
         assert person["id"] in text  # kept, as a record without what identifies them
         assert person["familyName"] not in text and person["civicNo"]["value"] not in text
+
+
+def test_organisations_reads_only_the_school_units_named(make_api: Any) -> None:
+    everything = make_api()
+    assert everything.sync().code == 0
+    all_classes = {c["name"] for c in everything.export()["classes"]}
+    assert "Avdelning Solen" in all_classes  # the fritidshem's unit
+
+    reader = make_api()
+    write_config(reader.config, organisations=["99990001"])  # Exempelskolan's skolenhetskod
+    result = reader.sync("--json")
+    assert result.code == 0, result.err
+    unit = "a29248c9-1d8c-57e0-a666-dc316a612080"
+    firsts = [r for r in reader.provider.requests if "pageToken" not in r.url.params]
+    persons = [r.url.params for r in firsts if r.url.path.endswith("/persons")]
+    assert {p["relationship.entity.type"] for p in persons} == {
+        "enrolment", "duty", "responsibleFor.enrolment", "placement.child", "placement.owner",
+    }  # fmt: skip
+    assert all(p["relationship.organisation"] == unit for p in persons)
+    groups = [r.url.params for r in firsts if r.url.path.endswith("/groups")]
+    assert groups and all(g["organisation"] == unit for g in groups)
+    classes = {c["name"] for c in reader.export()["classes"]}
+    assert "7A" in classes and "Avdelning Solen" not in classes
+
+    reader.provider.tick(3600)
+    again = json.loads(reader.sync("--json").out)
+    assert again["sources"][0]["api"]["mode"] == "incremental"
+
+    write_config(reader.config, organisations=["99999999"])
+    unknown = reader.sync()
+    assert unknown.code == 1 and "'99999999', which is neither the id nor" in unknown.err

@@ -39,7 +39,7 @@ import random
 import shutil
 import tempfile
 import time
-from collections.abc import Callable, Iterator, Sequence
+from collections.abc import Callable, Iterable, Iterator, Sequence
 from contextlib import contextmanager
 from dataclasses import asdict, dataclass, field
 from datetime import UTC, date, datetime, timedelta
@@ -64,6 +64,7 @@ from schoolsync.sources.ss12000.picture import (
     Picture,
     Records,
     marking_of,
+    page_records,
 )
 
 ENDPOINTS = (
@@ -624,19 +625,87 @@ def calendar_windows(today: date, settings: ApiSettings) -> list[tuple[datetime,
     return out
 
 
+Query = tuple[tuple[datetime, datetime] | None, list[tuple[str, str]]]
+"""One query of an endpoint: the calendar window it reads (calendarEvents), and its filters."""
+
+# How each endpoint is asked for one school unit's records ([ss12000] organisations).
+_BY_UNIT = {
+    "groups": ["organisation"],
+    "duties": ["organisation"],
+    "activities": ["organisation"],
+    "calendarEvents": ["organisation"],
+}
+_PERSON_RELATIONS = (
+    "enrolment", "duty", "responsibleFor.enrolment", "placement.child", "placement.owner",
+)  # fmt: skip
+
+
 def _queries(
-    endpoint: str, windows: list[tuple[datetime, datetime]]
-) -> list[list[tuple[str, str]]]:
-    """The filters of each query that reads an endpoint whole (most: one query, none)."""
-    if endpoint == "calendarEvents":
-        return [
+    endpoint: str, windows: list[tuple[datetime, datetime]], units: list[str] | None
+) -> list[Query]:
+    """The queries that read an endpoint whole: most endpoints one, with no filters;
+    calendarEvents one per window; with ``units`` (the school units to read), one per unit
+    (persons: per unit and kind of relation) where the standard has a filter for it."""
+    scopes: list[list[tuple[str, str]]] = [[]]
+    if units is not None and endpoint == "persons":
+        scopes = [
+            [("relationship.organisation", unit), ("relationship.entity.type", relation)]
+            for unit in units
+            for relation in _PERSON_RELATIONS
+        ]
+    elif units is not None and endpoint in _BY_UNIT:
+        scopes = [[(name, unit) for name in _BY_UNIT[endpoint]] for unit in units]
+    if endpoint != "calendarEvents":
+        return [(None, scope) for scope in scopes]
+    return [
+        (
+            (start, end),
             [
                 ("startTime.onOrAfter", start.isoformat()),
                 ("startTime.onOrBefore", end.isoformat()),
-            ]
-            for start, end in windows
-        ]
-    return [[]]
+                *scope,
+            ],
+        )
+        for start, end in windows
+        for scope in scopes
+    ]
+
+
+class _Unit(msgspec.Struct):
+    id: Any = None
+    schoolUnitCode: Any = None
+
+
+_unit_decoder = msgspec.json.Decoder(_Unit)
+
+
+def _units(settings: ApiSettings, organisations: Iterable[bytes]) -> list[str] | None:
+    """The organisation ids of the school units ``[ss12000] organisations`` names (by id or by
+    skolenhetskod); None: all.
+
+    Raises:
+        ConfigError: When one of them is not among the organisations the API serves.
+    """
+    if not settings.organisations:
+        return None
+    known: dict[str, str] = {}
+    for raw in organisations:
+        unit = _unit_decoder.decode(raw)
+        if isinstance(unit.id, str):
+            known[unit.id.lower()] = unit.id
+            if isinstance(unit.schoolUnitCode, str):
+                known[unit.schoolUnitCode.strip()] = unit.id
+    out = []
+    for wanted in settings.organisations:
+        found = known.get(wanted.strip()) or known.get(wanted.strip().lower())
+        if found is None:
+            raise ConfigError(
+                f"[ss12000] organisations names {wanted!r}, which is neither the id nor the "
+                f"skolenhetskod of an organisation the SS 12000 API serves.",
+                "Check the list against the register's school units; nothing was changed.",
+            )
+        out.append(found)
+    return out
 
 
 class _PageWriter:
@@ -782,14 +851,18 @@ def _read_all(
 ) -> Delta:
     """A full read: every endpoint, every page."""
     cursors: dict[str, Cursor] = {}
+    units: list[str] | None = None
     for endpoint in ENDPOINTS:
         advance = progress(f"Reading /{endpoint}", -1)
         writer = _PageWriter(folder, endpoint)
+        organisations: list[bytes] = []
         try:
-            for filters in _queries(endpoint, windows):
+            for _window, filters in _queries(endpoint, windows, units):
                 for records in session.pages(endpoint, filters):
                     writer.add(records)
                     advance(len(records))
+                    if endpoint == "organisations":
+                        organisations += records
         except _Unavailable as gone:
             note.unavailable[endpoint] = gone.status
             shutil.rmtree(writer.folder, ignore_errors=True)
@@ -798,6 +871,8 @@ def _read_all(
         writer.finish()
         session.stats.records[endpoint] = writer.records
         cursors[endpoint] = _cursor(endpoint, session, windows)
+        if endpoint == "organisations":
+            units = _units(settings, organisations)
         advance(-1)
     started = session.server_time or datetime.now(UTC)
     return Delta(session.base_url, True, started, folder, set(cursors), cursors=cursors)
@@ -832,15 +907,16 @@ def _read_changes(
     note.mode, note.since = "incremental", since.isoformat()
     delta = Delta(session.base_url, False, started, folder)
     first_day = windows[0][0].date()
+    units: list[str] | None = None
     for endpoint in ENDPOINTS:
         advance = progress(f"Reading /{endpoint}", -1)
         cursor = picture.cursors.get(endpoint)
-        queries = (
-            _queries(endpoint, windows) if cursor is None else _changed(endpoint, cursor, windows)
-        )
+        queries = _queries(endpoint, windows, units)
+        if cursor is not None:
+            queries = _changed(queries, cursor)
         received: list[bytes] = []
         try:
-            for filters in queries:
+            for _window, filters in queries:
                 for records in session.pages(endpoint, filters):
                     received += records
                     advance(len(records))
@@ -863,6 +939,8 @@ def _read_changes(
         writer.finish()
         session.stats.records[endpoint] = len(received)
         delta.cursors[endpoint] = _cursor(endpoint, session, windows)
+        if endpoint == "organisations":
+            units = _units(session.settings, page_records(folder, endpoint))
         advance(-1)
     return delta
 
@@ -886,23 +964,19 @@ def _note_withheld(note: FetchNote, endpoint: str, markings: tuple[int, int]) ->
         note.withheld.append(f"{endpoint}.securityMarking")
 
 
-def _changed(
-    endpoint: str, cursor: Cursor, windows: list[tuple[datetime, datetime]]
-) -> list[list[tuple[str, str]]]:
+def _changed(queries: list[Query], cursor: Cursor) -> list[Query]:
     """The queries for what changed at an endpoint since its cursor (less the overlap). Days of
     the calendar window the last read did not cover are read whole."""
     since = ("meta.modified.after", (cursor.read_from - OVERLAP).isoformat())
-    if endpoint != "calendarEvents":
-        return [[since]]
-    out = []
-    for (start, end), filters in zip(windows, _queries(endpoint, windows), strict=True):
-        covered = (
+    out: list[Query] = []
+    for window, filters in queries:
+        covered = window is None or (
             cursor.calendar_from is not None
             and cursor.calendar_to is not None
-            and cursor.calendar_from <= start.date()
-            and end.date() <= cursor.calendar_to
+            and cursor.calendar_from <= window[0].date()
+            and window[1].date() <= cursor.calendar_to
         )
-        out.append([*filters, since] if covered else filters)
+        out.append((window, [*filters, since] if covered else filters))
     return out
 
 
