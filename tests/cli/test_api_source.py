@@ -14,6 +14,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+import httpx
 import pytest
 import sqlalchemy as sa
 
@@ -367,7 +368,7 @@ def test_an_incremental_run_equals_a_full_read_of_the_changed_register(
     full_db = f"sqlite:///{tmp_path / 'full.db'}"
     assert reader.sync(db=full_db).code == 0
     change_the_register(reader.provider)
-    reader.provider.tick(600)  # the changes are older than a read's overlap
+    reader.provider.tick(900)  # the changes are older than a read's overlap
     asked = len(reader.provider.requests)
 
     result = reader.sync("--json")
@@ -493,10 +494,113 @@ def test_organisations_reads_only_the_school_units_named(make_api: Any) -> None:
     classes = {c["name"] for c in reader.export()["classes"]}
     assert "7A" in classes and "Avdelning Solen" not in classes
 
+    # a student who leaves the units no longer matches their filters: every read is a full one
     reader.provider.tick(3600)
     again = json.loads(reader.sync("--json").out)
-    assert again["sources"][0]["api"]["mode"] == "incremental"
+    assert again["sources"][0]["api"]["mode"] == "full"
 
     write_config(reader.config, organisations=["99999999"])
     unknown = reader.sync()
     assert unknown.code == 1 and "'99999999', which is neither the id nor" in unknown.err
+
+
+# -- what the review of the incremental reads found ------------------------------------------
+
+
+def test_an_incremental_run_looks_up_the_protected_persons_it_holds(
+    make_api: Any, tmp_path: Path
+) -> None:
+    """R11 needs a protected person's number (a second, unprotected record with it must not
+    become an account), which the picture never stores: the run asks for them by id."""
+    reader = make_api()
+    assert reader.sync().code == 0
+    full_db = f"sqlite:///{tmp_path / 'full.db'}"
+    assert reader.sync(db=full_db).code == 0
+    reader.provider.tick(3600)
+    wilma = next(p for p in reader.provider.records["persons"] if p["givenName"] == "Wilma")
+    twin = copy.deepcopy(wilma)
+    twin.update(id="0c6f0d7e-5a52-4f7c-9d3e-2f1b8f1a9c77", securityMarking="Ingen")
+    reader.provider.put("persons", twin)
+    reader.provider.tick(900)
+
+    result = json.loads(reader.sync("--json").out)
+    assert result["sources"][0]["api"]["mode"] == "incremental"
+    looked_up = {rid for endpoint, ids in reader.provider.lookups for rid in ids}
+    assert wilma["id"] in looked_up
+    number = wilma["civicNo"]["value"]
+    assert not [u for u in reader.export()["users"] if u["civic_no"] == number]
+    assert reader.sync("--full", db=full_db).code == 0
+    assert reader.export() == reader.export(db=full_db)
+
+
+def test_without_lookup_an_incremental_run_becomes_a_full_one(make_api: Any) -> None:
+    reader = make_api(lookup_status=404)
+    assert reader.sync().code == 0
+    reader.provider.tick(3600)
+    result = json.loads(reader.sync("--json").out)
+    assert result["status"] == "applied"
+    assert result["sources"][0]["api"]["mode"] == "full"
+
+
+def test_a_record_no_page_of_a_full_read_brought_is_looked_up_and_kept(make_api: Any) -> None:
+    """Paging by offset: a record deleted while the read is between pages shifts the rest, and
+    one that is still there is never served. The full read asks for it by id."""
+    reader = make_api()
+    assert reader.sync().code == 0
+    reader.provider.tick(3600)
+    persons = reader.provider.records["persons"]
+    leaving, skipped = persons[0], persons[4]  # page_size 4: the first of page 2 shifts away
+    inner = reader.provider.handler
+    deleted: list[str] = []
+
+    def handler(request: httpx.Request) -> httpx.Response:
+        answer = inner(request)
+        first = request.url.path.endswith("/persons") and "pageToken" not in request.url.params
+        if first and not deleted:
+            deleted.append(leaving["id"])
+            reader.provider.delete("persons", leaving["id"])
+        return answer
+
+    api.default_transport = lambda: httpx.MockTransport(handler)  # type: ignore[assignment]
+    report = json.loads(reader.sync("--json", "--full").out)
+    assert report["sources"][0]["api"]["confirmed"] == 1
+    users = {u["given_name"]: u["status"] for u in reader.export()["users"]}
+    assert users[skipped["givenName"]] == "active"
+
+
+def test_a_full_read_without_an_endpoint_leaves_no_cursor_of_it(make_api: Any) -> None:
+    reader = make_api()
+    assert reader.sync().code == 0
+    reader.provider.forbidden = {"syllabuses"}
+    assert reader.sync("--full").code == 3  # held: the subjects are gone from the read
+    assert reader.sync("--full", "--allow-mass-changes").code == 0
+    reader.provider.forbidden = set()
+    reader.provider.tick(3600)
+    after = json.loads(reader.sync("--json").out)
+    assert after["sources"][0]["api"]["records"]["syllabuses"] == 4  # read whole again
+    subjects = {g["name"]: g["subject"] for g in reader.export()["groups"]}
+    assert subjects["Matematik 7A"] is not None
+
+
+def test_reference_names_are_not_kept_in_the_picture(make_api: Any) -> None:
+    reader = make_api()
+    for group in reader.provider.records["groups"]:
+        for member in group.get("groupMemberships", []):
+            member["person"]["displayName"] = "Namn Som Syns"
+    assert reader.sync().code == 0
+    engine = sa.create_engine(reader.db)
+    with engine.connect() as conn:
+        bodies = [b for (b,) in conn.execute(sa.text("SELECT body FROM register_records"))]
+    engine.dispose()
+    assert bodies and not [b for b in bodies if "Namn Som Syns" in b]
+    groups = [b for b in bodies if '"groupMemberships"' in b]
+    assert groups and all('"displayName"' in b for b in groups)  # the group's own name stays
+
+
+def test_a_read_that_stops_on_the_settings_is_recorded_as_failed(make_api: Any) -> None:
+    reader = make_api()
+    assert reader.sync().code == 0
+    write_config(reader.config, organisations=["99999999"])
+    assert reader.sync().code == 1
+    runs = json.loads(reader.run("runs", "--json").out)
+    assert [r["status"] for r in runs] == ["failed", "applied"]

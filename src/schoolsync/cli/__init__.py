@@ -17,7 +17,9 @@ from __future__ import annotations
 import contextlib
 import errno
 import os
+import signal
 import sys
+import threading
 from typing import TYPE_CHECKING, Any, TextIO, cast
 
 if TYPE_CHECKING:
@@ -52,11 +54,27 @@ def main(argv: list[str] | None = None) -> None:
     env = Env()
     stdout = sys.stdout
     sys.stdout = cast(TextIO, _GuardedOutput(stdout))
+    terminate = _stop_like_ctrl_c()
     try:
         code = _run(cli, env, args, click)
     finally:
         sys.stdout = stdout
+        if terminate is not None:
+            signal.signal(signal.SIGTERM, terminate)
     sys.exit(code)
+
+
+def _terminated(_signum: int, _frame: Any) -> None:
+    raise KeyboardInterrupt
+
+
+def _stop_like_ctrl_c() -> Any:
+    """SIGTERM (a service manager's or cron's stop) ends a command as Ctrl-C does: nothing
+    half-applied, temporary folders (an API read's, which hold the register) removed. Returns
+    the handler it replaced (None outside the main thread, where none can be set)."""
+    if threading.current_thread() is not threading.main_thread():
+        return None
+    return signal.signal(signal.SIGTERM, _terminated)
 
 
 def _run(cli: click.Group, env: Env, args: list[str], click: Any) -> int:

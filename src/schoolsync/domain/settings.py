@@ -105,6 +105,9 @@ class ApiSettings(_Section):
     calendar_window_days: int = Field(default=7, ge=1, le=366)
     organisations: list[str] = Field(default_factory=list)  # school units to read; [] = all
     full_read_every_days: int = Field(default=7, ge=1, le=366)
+    # An incremental read asks for what changed since the last read began, less this: clock
+    # skew, and changes the provider commits late.
+    overlap_minutes: int = Field(default=10, ge=0, le=24 * 60)
     timeout_seconds: float = Field(default=60.0, gt=0, le=3600)
     max_attempts: int = Field(default=6, ge=1, le=50)  # per request, the first one included
     max_retry_wait_seconds: float = Field(default=120.0, ge=0, le=3600)

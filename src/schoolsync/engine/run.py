@@ -19,7 +19,7 @@ from schoolsync.domain.settings import Settings
 from schoolsync.domain.snapshot import Snapshot
 from schoolsync.engine.apply import is_bulk, total_rows, write_changes, write_issues
 from schoolsync.engine.plan import Plan, plan_run
-from schoolsync.errors import ConflictError, InputError, SchoolsyncError
+from schoolsync.errors import ConfigError, ConflictError, InputError, SchoolsyncError
 from schoolsync.sources.detect import Source, as_source, fingerprint, local_sources, read_sources
 from schoolsync.sources.ss12000.picture import Delta
 from schoolsync.store.db import Store
@@ -174,7 +174,7 @@ def _localise(
             sources, settings.ss12000, today, stage, lambda url: load_picture(store, url), full_read
         )
         return stack.enter_context(read)
-    except InputError as exc:
+    except (InputError, ConfigError) as exc:
         if not dry_run:
             record_failed(store, sources, today, started, exc, wait)
         raise

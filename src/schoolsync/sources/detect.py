@@ -13,10 +13,10 @@ from schoolsync.domain.snapshot import Snapshot
 from schoolsync.errors import InputError
 from schoolsync.sources.novaschem import is_novaschem, read_novaschem
 from schoolsync.sources.ss12000 import read_bundle
-from schoolsync.sources.ss12000.api import Progress, fetched, is_api_url
+from schoolsync.sources.ss12000.api import ENDPOINTS, Progress, fetched, is_api_url
 from schoolsync.sources.ss12000.files import DEFAULT_MAX_FILE_BYTES, check_file, exists_somehow
 from schoolsync.sources.ss12000.note import FETCH_NOTE
-from schoolsync.sources.ss12000.picture import Delta, Picture
+from schoolsync.sources.ss12000.picture import Delta, Picture, page_records, stored_body
 
 FORMATS = ("ss12000", "novaschem")
 
@@ -62,14 +62,19 @@ def local_sources(
 
 
 def fingerprint(paths: Sequence[Path]) -> str:
-    """A SHA-256 over every file of the sources, to tell whether an export changed (an API
-    read's note, which holds its times, left out)."""
+    """A SHA-256 over every file of the sources, to tell whether an export changed. An API
+    read's folder is fingerprinted by its records, as the picture would keep them, whatever
+    their order and pages: a full read and an incremental one of the same register match."""
     digest = hashlib.sha256()
     for root in paths:
+        if (root / FETCH_NOTE).is_file():
+            for endpoint in ENDPOINTS:
+                digest.update(f"{endpoint}\n".encode())
+                for body in sorted(stored_body(endpoint, r) for r in page_records(root, endpoint)):
+                    digest.update(body + b"\n")
+            continue
         files = sorted(p for p in root.rglob("*") if p.is_file()) if root.is_dir() else [root]
         for path in files:
-            if root.is_dir() and path.relative_to(root) == Path(FETCH_NOTE):
-                continue
             digest.update(str(path.relative_to(root) if root.is_dir() else path.name).encode())
             try:
                 digest.update(path.read_bytes())

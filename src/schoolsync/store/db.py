@@ -658,7 +658,8 @@ def _constraint(exc: BaseException) -> str:
 
 @contextmanager
 def interrupts_deferred() -> Iterator[None]:
-    """Hold back SIGINT (Ctrl-C) for the block; one that came in is raised right after it.
+    """Hold back SIGINT (Ctrl-C) and SIGTERM (a service manager's stop) for the block; one that
+    came in is handled right after it, as it would have been.
 
     Outside the main thread (where signal handlers cannot be set) the block runs unprotected.
     """
@@ -666,20 +667,27 @@ def interrupts_deferred() -> Iterator[None]:
         yield
         return
     received: list[int] = []
-    previous = signal.getsignal(signal.SIGINT)
+    held = (signal.SIGINT, signal.SIGTERM)
+    previous: dict[int, Any] = {signum: signal.getsignal(signum) for signum in held}
 
     def remember(signum: int, _frame: Any) -> None:
         received.append(signum)
 
-    signal.signal(signal.SIGINT, remember)
+    for signum in held:
+        signal.signal(signum, remember)
     try:
         yield
     finally:
-        signal.signal(signal.SIGINT, previous)
+        for signum in held:
+            signal.signal(signum, previous[signum])
     if received:
-        if callable(previous):
-            previous(signal.SIGINT, None)
-        elif previous != signal.SIG_IGN:
+        first = received[0]
+        handler = previous[first]
+        if callable(handler):
+            handler(first, None)
+        elif handler == signal.SIG_DFL and first == signal.SIGTERM:
+            signal.raise_signal(first)
+        elif handler != signal.SIG_IGN:
             raise KeyboardInterrupt
 
 

@@ -55,20 +55,28 @@ def load_picture(store: Store, source: str) -> Picture | None:
         with store.connect() as conn:
             return [(rid, pos, body.encode("utf-8")) for rid, pos, body in conn.execute(query)]
 
-    return Picture(source, _aware(row.full_read_at), row.deletions_unavailable, cursors, records)
+    return Picture(
+        source,
+        _aware(row.full_read_at),
+        row.scope,
+        row.deletions_unavailable_since,
+        cursors,
+        records,
+    )
 
 
 def _aware(when: datetime) -> datetime:
-    """SQLite gives back naive times: they were written in UTC."""
+    """SQLite gives back naive times: they were written in UTC (see :func:`save_picture`)."""
     return when.replace(tzinfo=UTC) if when.tzinfo is None else when
 
 
 def save_picture(conn: Connection, delta: Delta, run_id: int) -> None:
     """Write what an applied run read into the picture, and move its cursors."""
-    c = t.register_records.c
+    c, r = t.register_records.c, t.register_reads.c
     source = delta.source
-    if delta.full:
+    if delta.full:  # the whole picture is replaced: records and cursors alike
         conn.execute(sa.delete(t.register_records).where(c.source == source))
+        conn.execute(sa.delete(t.register_reads).where(r.source == source))
     for endpoint in sorted(delta.replaced):
         if not delta.full:
             conn.execute(
@@ -85,14 +93,13 @@ def save_picture(conn: Connection, delta: Delta, run_id: int) -> None:
     for endpoint, upserts in sorted(delta.upserts.items()):
         _delete(conn, source, endpoint, upserts.keys())
         _insert(conn, source, endpoint, upserts.items())
-    r = t.register_reads.c
     for endpoint, cursor in sorted(delta.cursors.items()):
         conn.execute(sa.delete(t.register_reads).where(r.source == source, r.endpoint == endpoint))
         conn.execute(
             sa.insert(t.register_reads).values(
                 source=source,
                 endpoint=endpoint,
-                read_from=cursor.read_from,
+                read_from=cursor.read_from.astimezone(UTC),  # SQLite keeps no offset
                 calendar_from=cursor.calendar_from,
                 calendar_to=cursor.calendar_to,
             )
@@ -103,8 +110,11 @@ def save_picture(conn: Connection, delta: Delta, run_id: int) -> None:
     conn.execute(
         sa.insert(t.register_sources).values(
             source=source,
-            full_read_at=delta.started if delta.full or held is None else held,
-            deletions_unavailable=delta.deletions_unavailable,
+            full_read_at=(delta.started if delta.full or held is None else _aware(held)).astimezone(
+                UTC
+            ),
+            scope=delta.scope,
+            deletions_unavailable_since=delta.deletions_unavailable_since,
             run_id=run_id,
         )
     )

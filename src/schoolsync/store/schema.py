@@ -235,7 +235,10 @@ register_sources = Table(
     metadata,
     Column("source", String(500), primary_key=True),  # the API's base URL
     Column("full_read_at", DateTime(timezone=True), nullable=False),  # the provider's clock
-    Column("deletions_unavailable", Boolean, nullable=False),
+    Column(
+        "scope", Text, nullable=False
+    ),  # what the reads were asked for ([ss12000] organisations)
+    Column("deletions_unavailable_since", Date),  # no /deletedEntities, as found on this day
     Column("run_id", Integer, ForeignKey("runs.id"), nullable=False),  # the last run that read it
 )
 

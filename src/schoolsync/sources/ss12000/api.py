@@ -58,11 +58,11 @@ from schoolsync.domain.settings import ApiSettings
 from schoolsync.errors import ConfigError, InputError
 from schoolsync.sources.ss12000.note import FETCH_NOTE, FetchNote
 from schoolsync.sources.ss12000.picture import (
-    OVERLAP,
     Cursor,
     Delta,
     Picture,
     Records,
+    is_protected_body,
     marking_of,
     page_records,
 )
@@ -84,6 +84,8 @@ _SWEDEN = ZoneInfo("Europe/Stockholm")
 _UNAVAILABLE = {403, 404, 501}  # the endpoint is left out of the read
 _RETRY_STATUSES = {429, 500, 502, 503, 504}
 _TOKEN_MARGIN = 60.0  # seconds before its end a token is renewed
+_LOOKUP_BATCH = 100  # ids per /lookup request
+_MAX_EMPTY_PAGES = 100  # empty pages in a row that still name a next one: paging that never ends
 
 
 class _Page(msgspec.Struct):
@@ -98,7 +100,7 @@ class _Record(msgspec.Struct):
 class _Token(msgspec.Struct):
     access_token: str
     token_type: str = "Bearer"
-    expires_in: float | None = None
+    expires_in: float | str | None = None  # seconds; some token services send it as text
 
 
 def default_transport() -> httpx.BaseTransport | None:
@@ -195,6 +197,7 @@ class ReadStats:
     records: dict[str, int] = field(default_factory=dict)
     pages: dict[str, int] = field(default_factory=dict)
     restarts: int = 0  # queries read again from page 1 after a 410 Gone
+    confirmed: int = 0  # records no page of a full read brought, found by id (/lookup)
 
     def as_dict(self) -> dict[str, Any]:
         """As the run report and ``fetch.json`` hold it."""
@@ -268,10 +271,18 @@ class ApiSession:
         self._client.close()
 
     def _scrub(self, text: str) -> str:
-        """A text from the provider, without the secret or the token should it echo them."""
-        for hidden in (self._secret, self._token):
-            if hidden:
-                text = text.replace(hidden, "***")
+        """A text from the provider, without the secret or the token should it echo them (as
+        sent, form-encoded, or as the Basic credentials)."""
+        pair = f"{quote_plus(self.settings.client_id or '')}:{quote_plus(self._secret)}"
+        hidden = {
+            self._secret,
+            quote_plus(self._secret),
+            base64.b64encode(pair.encode()).decode("ascii"),
+            self._token or "",
+        }
+        for value in sorted(hidden, key=len, reverse=True):
+            if value:
+                text = text.replace(value, "***")
         return text[:300]
 
     # -- sign-in ---------------------------------------------------------------------------
@@ -309,7 +320,7 @@ class ApiSession:
                 f"The token service at {self.token_url} answered without an access token.",
                 "Check [ss12000] token_url; nothing was changed.",
             ) from exc
-        lifetime = token.expires_in if token.expires_in and token.expires_in > 0 else 3600.0
+        lifetime = _seconds(token.expires_in) or 3600.0
         self._token_ends = time.monotonic() + max(lifetime - _TOKEN_MARGIN, lifetime / 2)
         return token.access_token
 
@@ -328,12 +339,12 @@ class ApiSession:
                 response = request()
             except httpx.TimeoutException as exc:
                 raise _Retryable(f"no answer within {self.settings.timeout_seconds:g} s") from exc
-            except httpx.TransportError as exc:
+            except httpx.RequestError as exc:  # a dropped connection, a body that cannot be read
                 raise _Retryable(f"the connection failed ({type(exc).__name__})") from exc
             self.stats.bytes += len(response.content)
             if response.status_code in _RETRY_STATUSES:
                 wait = _retry_after(response) if response.status_code == 429 else None
-                text = f"{response.status_code} {response.reason_phrase}"
+                text = f"{response.status_code} {self._scrub(response.reason_phrase)}"
                 raise _Retryable(text + _error_text(response, self._scrub), wait)
             return response
 
@@ -366,12 +377,17 @@ class ApiSession:
                 "register's provider about the API's state.",
             ) from exc
 
-    def get(self, endpoint: str, params: Sequence[tuple[str, str]]) -> httpx.Response:
-        """GET one page of an endpoint, signed in; a 401 renews the token once."""
+    def get(
+        self, endpoint: str, params: Sequence[tuple[str, str]], body: Any = None
+    ) -> httpx.Response:
+        """GET one page of an endpoint (POST ``body`` as JSON when given: ``…/lookup``), signed
+        in; a 401 renews the token once."""
         url = f"{self.base_url}/{endpoint}"
 
         def send() -> httpx.Response:
             headers = {"Authorization": f"Bearer {self._bearer()}"}
+            if body is not None:
+                return self._client.post(url, json=body, headers=headers)
             return self._client.get(url, params=httpx.QueryParams(list(params)), headers=headers)
 
         response = self._send(f"/{endpoint}", send)
@@ -415,6 +431,8 @@ class ApiSession:
     ) -> Iterator[list[bytes]]:
         params = first
         number = 0
+        seen: set[str] = set()  # the page tokens given: one seen again would never end
+        empty = 0
         while True:
             number += 1
             response = self.get(endpoint, params)
@@ -426,7 +444,7 @@ class ApiSession:
             if status != 200:
                 raise ReadFailed(
                     f"The SS 12000 API answered /{endpoint} (page {number}) with {status} "
-                    f"{response.reason_phrase}{_error_text(response, self._scrub)}.",
+                    f"{self._scrub(response.reason_phrase)}{_error_text(response, self._scrub)}.",
                     "Nothing was changed. Check [ss12000] in the settings; if they are right, "
                     "ask the register's provider about this answer.",
                 )
@@ -435,7 +453,46 @@ class ApiSession:
             yield [bytes(raw) for raw in page.data]
             if not page.pageToken:
                 return
+            empty = 0 if page.data else empty + 1
+            if page.pageToken in seen or empty >= _MAX_EMPTY_PAGES:
+                why = (
+                    "names a page token it gave before"
+                    if page.pageToken in seen
+                    else f"is the {empty}th empty page in a row that names a next one"
+                )
+                raise ReadFailed(
+                    f"The SS 12000 API's pages of /{endpoint} do not end: page {number} {why}. "
+                    f"The read was stopped.",
+                    "Nothing was changed. Ask the register's provider about its paging.",
+                )
+            seen.add(page.pageToken)
             params = [limit, ("pageToken", page.pageToken)]
+
+    def lookup(self, endpoint: str, ids: Sequence[str]) -> list[bytes]:
+        """The records of these ids, by ``POST /{endpoint}/lookup`` (a hundred at a time).
+
+        Raises:
+            _Unavailable: When the provider does not offer it (403, 404, 405, 501).
+        """
+        out: list[bytes] = []
+        for at in range(0, len(ids), _LOOKUP_BATCH):
+            response = self.get(
+                f"{endpoint}/lookup", (), {"ids": list(ids[at : at + _LOOKUP_BATCH])}
+            )
+            if response.status_code in (*_UNAVAILABLE, 405):
+                raise _Unavailable(response.status_code)
+            if response.status_code != 200:
+                raise ReadFailed(
+                    f"The SS 12000 API answered /{endpoint}/lookup with {response.status_code} "
+                    f"{self._scrub(response.reason_phrase)}{_error_text(response, self._scrub)}.",
+                    "Nothing was changed. Run the sync again; if it keeps failing, run it with "
+                    "--full.",
+                )
+            content = response.content
+            if content.lstrip().startswith(b"["):  # the standard's answer: the records
+                content = b'{"data": ' + content + b"}"
+            out += [bytes(raw) for raw in _decode_page(content, f"{endpoint}/lookup", 1).data]
+        return out
 
     def deleted_since(self, after: datetime) -> dict[str, set[str]]:
         """The ids ``/deletedEntities`` lists as deleted after ``after``, by endpoint (lower case).
@@ -475,21 +532,32 @@ class ApiSession:
     def _deleted_pages(self, filters: list[tuple[str, str]]) -> Iterator[bytes]:
         limit = ("limit", str(self.settings.page_size))
         params = [limit, *filters]
+        seen: set[str] = set()
         while True:
             response = self.get("deletedEntities", params)
-            if response.status_code in _UNAVAILABLE:
+            if response.status_code in _UNAVAILABLE and not seen:
                 raise _Unavailable(response.status_code)
             if response.status_code != 200:
                 raise ReadFailed(
                     f"The SS 12000 API answered /deletedEntities with {response.status_code} "
-                    f"{response.reason_phrase}{_error_text(response, self._scrub)}.",
+                    f"{self._scrub(response.reason_phrase)}{_error_text(response, self._scrub)}.",
                     "Nothing was changed. Run the sync again; if it keeps failing, run it with "
                     "--full, which does not ask for deletions.",
                 )
             yield response.content
-            token = msgspec.json.decode(response.content, type=_TokenOnly).pageToken
+            try:
+                token = msgspec.json.decode(response.content, type=_TokenOnly).pageToken
+            except (msgspec.DecodeError, msgspec.ValidationError) as exc:
+                raise _not_a_page("deletedEntities", len(seen) + 1, str(exc)) from exc
             if not token:
                 return
+            if token in seen:
+                raise ReadFailed(
+                    f"The SS 12000 API's pages of /deletedEntities do not end: page "
+                    f"{len(seen) + 1} names a page token it gave before. The read was stopped.",
+                    "Nothing was changed. Ask the register's provider about its paging.",
+                )
+            seen.add(token)
             params = [limit, ("pageToken", token)]
 
 
@@ -553,24 +621,35 @@ def _decode_page(content: bytes, endpoint: str, number: int) -> _Page:
     return page
 
 
+def _seconds(value: float | str | None) -> float | None:
+    """A token's lifetime in seconds, if it is a positive number (or one written as text)."""
+    try:
+        seconds = float(value) if value is not None else 0.0
+    except ValueError:
+        return None
+    return seconds if 0 < seconds < 10**9 else None
+
+
 def _server_date(response: httpx.Response) -> datetime:
     try:
         when = parsedate_to_datetime(response.headers.get("Date", ""))
-    except (TypeError, ValueError):
+    except (TypeError, ValueError, IndexError):
         return datetime.now(UTC)
-    return when if when.tzinfo else when.replace(tzinfo=UTC)
+    return (when if when.tzinfo else when.replace(tzinfo=UTC)).astimezone(UTC)
 
 
 def _retry_after(response: httpx.Response) -> float | None:
     value = response.headers.get("Retry-After", "").strip()
-    if not value:
+    if not value or not value.isascii():
         return None
     if value.isdigit():
         return float(value)
     try:
         when = parsedate_to_datetime(value)
-    except (TypeError, ValueError):
+    except (TypeError, ValueError, IndexError):
         return None
+    if when.tzinfo is None:
+        when = when.replace(tzinfo=UTC)
     return max((when - datetime.now(UTC)).total_seconds(), 0.0)
 
 
@@ -679,15 +758,25 @@ class _Unit(msgspec.Struct):
 _unit_decoder = msgspec.json.Decoder(_Unit)
 
 
-def _units(settings: ApiSettings, organisations: Iterable[bytes]) -> list[str] | None:
+def _units(
+    settings: ApiSettings, organisations: Iterable[bytes], note: FetchNote
+) -> list[str] | None:
     """The organisation ids of the school units ``[ss12000] organisations`` names (by id or by
     skolenhetskod); None: all.
 
     Raises:
         ConfigError: When one of them is not among the organisations the API serves.
+        ReadFailed: When the organisations could not be read at all.
     """
     if not settings.organisations:
         return None
+    if "organisations" in note.unavailable:
+        raise ReadFailed(
+            f"[ss12000] organisations names the school units to read, but the SS 12000 API "
+            f"answered /organisations with {note.unavailable['organisations']}, so they cannot "
+            f"be found and the read was stopped.",
+            "Nothing was changed. Give the client access to /organisations, or empty the list.",
+        )
     known: dict[str, str] = {}
     for raw in organisations:
         unit = _unit_decoder.decode(raw)
@@ -738,6 +827,11 @@ class _PageWriter:
         self._pending = kept
         received, absent = _markings(self.endpoint, kept)
         self.markings = (self.markings[0] + received, self.markings[1] + absent)
+
+    @property
+    def seen(self) -> dict[str, int]:
+        """The ids written so far (lower case), each with its record's hash."""
+        return self._seen
 
     def finish(self) -> None:
         """Write the last page (an empty one when the endpoint had no records at all)."""
@@ -793,24 +887,33 @@ def read_api(
     session = ApiSession(url, settings, client_secret(settings), transport=transport, sleep=sleep)
     note = FetchNote(session.base_url, datetime.now(UTC).isoformat(), "", {})
     windows = calendar_windows(today, settings)
+    scope = scope_of(settings)
+    unavailable_since = picture.deletions_unavailable_since if picture else None
     try:
-        why = _why_full(picture, settings, today, full)
+        why = _why_full(picture, settings, today, full, scope)
         delta = None
         if why is None and picture is not None:
             try:
                 delta = _read_changes(session, picture, folder, windows, note, progress)
-            except _Unavailable as gone:
+                unavailable_since = None
+            except _Unavailable as gone:  # /deletedEntities, asked first
                 why = f"the provider does not offer /deletedEntities ({gone.status})"
-                note.notices.append(
-                    f"The SS 12000 API does not offer /deletedEntities (it answered {gone.status}),"
-                    f" so every run reads the whole register instead of what changed."
-                )
+                if unavailable_since is None:
+                    note.notices.append(
+                        f"The SS 12000 API does not offer /deletedEntities (it answered "
+                        f"{gone.status}), so runs read the whole register instead of what "
+                        f"changed (it is asked again every full_read_every_days)."
+                    )
+                unavailable_since = today
+            except _NeedsFull as need:
+                why = str(need)
+            if delta is None:  # what the attempt wrote goes; the full read starts afresh
+                shutil.rmtree(folder, ignore_errors=True)
+                note.unavailable, note.withheld = {}, []
         if delta is None:
             note.mode, note.reason = "full", why or ""
-            delta = _read_all(session, folder, settings, windows, note, progress)
-            delta.deletions_unavailable = bool(picture and picture.deletions_unavailable) or (
-                "/deletedEntities" in (why or "")
-            )
+            delta = _read_all(session, folder, settings, windows, note, progress, picture)
+        delta.scope, delta.deletions_unavailable_since = scope, unavailable_since
     finally:
         session.close()
     note.calendar = {
@@ -824,17 +927,33 @@ def read_api(
     return note, delta
 
 
+def scope_of(settings: ApiSettings) -> str:
+    """What the reads are asked for, as the picture records it: the school units read."""
+    return msgspec.json.encode(sorted(settings.organisations)).decode()
+
+
+class _NeedsFull(Exception):
+    """An incremental read cannot be made this time (the message says why)."""
+
+
 def _why_full(
-    picture: Picture | None, settings: ApiSettings, today: date, full: bool
+    picture: Picture | None, settings: ApiSettings, today: date, full: bool, scope: str
 ) -> str | None:
-    """Why this read must be a full one, or None when reading what changed will do (the age
-    of the last full read counted in days to ``today``, the run's date)."""
+    """Why this read must be a full one, or None when reading what changed will do (days
+    counted to ``today``, the run's date)."""
     if full:
         return "asked for (--full)"
+    if settings.organisations:
+        # A record that leaves the units no longer matches the units' filters: what changed
+        # about it would never be seen.
+        return "[ss12000] organisations is set: what leaves the units can only be seen whole"
     if picture is None or picture.full_read_at is None or not picture.cursors:
         return "no complete read of this API before"
-    if picture.deletions_unavailable:
-        return "the provider does not offer /deletedEntities"
+    if picture.scope != scope:
+        return "the settings ask for other school units than the last read"
+    since = picture.deletions_unavailable_since
+    if since is not None and (today - since).days < settings.full_read_every_days:
+        return f"the provider does not offer /deletedEntities (found on {since.isoformat()})"
     age = (today - picture.full_read_at.astimezone(_SWEDEN).date()).days
     if age >= settings.full_read_every_days:
         return f"the last full read is {age} days old ([ss12000] full_read_every_days)"
@@ -848,8 +967,12 @@ def _read_all(
     windows: list[tuple[datetime, datetime]],
     note: FetchNote,
     progress: Progress,
+    picture: Picture | None = None,
 ) -> Delta:
-    """A full read: every endpoint, every page."""
+    """A full read: every endpoint, every page. Records the picture holds that no page
+    brought (paging by offset skips one when a record before it goes away mid-read) are
+    looked up by id and kept if they exist; not with ``organisations`` (a record may have left
+    the units)."""
     cursors: dict[str, Cursor] = {}
     units: list[str] | None = None
     for endpoint in ENDPOINTS:
@@ -866,13 +989,17 @@ def _read_all(
         except _Unavailable as gone:
             note.unavailable[endpoint] = gone.status
             shutil.rmtree(writer.folder, ignore_errors=True)
+            if endpoint == "organisations":
+                _units(settings, (), note)  # the units named cannot be found: stop
             continue
+        if picture is not None and not settings.organisations and endpoint in _CONFIRMED:
+            _confirm(session, endpoint, writer, picture)
         _note_withheld(note, endpoint, writer.markings)
         writer.finish()
         session.stats.records[endpoint] = writer.records
         cursors[endpoint] = _cursor(endpoint, session, windows)
         if endpoint == "organisations":
-            units = _units(settings, organisations)
+            units = _units(settings, organisations, note)
         advance(-1)
     started = session.server_time or datetime.now(UTC)
     return Delta(session.base_url, True, started, folder, set(cursors), cursors=cursors)
@@ -901,7 +1028,8 @@ def _read_changes(
         _Unavailable: When the provider does not offer ``/deletedEntities`` (before anything
             else is asked for).
     """
-    since = min(c.read_from for c in picture.cursors.values()) - OVERLAP
+    overlap = timedelta(minutes=session.settings.overlap_minutes)
+    since = min(c.read_from for c in picture.cursors.values()) - overlap
     deleted = session.deleted_since(since)
     started = session.server_time or datetime.now(UTC)
     note.mode, note.since = "incremental", since.isoformat()
@@ -913,7 +1041,7 @@ def _read_changes(
         cursor = picture.cursors.get(endpoint)
         queries = _queries(endpoint, windows, units)
         if cursor is not None:
-            queries = _changed(queries, cursor)
+            queries = _changed(queries, cursor, overlap)
         received: list[bytes] = []
         try:
             for _window, filters in queries:
@@ -922,6 +1050,8 @@ def _read_changes(
                     advance(len(records))
         except _Unavailable as gone:
             note.unavailable[endpoint] = gone.status
+            if endpoint == "organisations":
+                _units(session.settings, (), note)  # the units named cannot be found: stop
             continue
         _note_withheld(note, endpoint, _markings(endpoint, received))
         writer = _PageWriter(folder, endpoint)
@@ -933,6 +1063,8 @@ def _read_changes(
             merged = _merge(endpoint, picture.records(endpoint), received, deleted, delta)
             if endpoint == "calendarEvents":
                 _drop_past_events(merged, first_day, delta)
+            if endpoint == "persons":
+                _refresh_protected(session, merged, set(delta.upserts.get("persons", {})))
             kept = [body for _pos, body in sorted(merged.values())]
             for at in range(0, len(kept), _MERGED_PAGE):
                 writer.add(kept[at : at + _MERGED_PAGE], dedupe=False)
@@ -940,12 +1072,65 @@ def _read_changes(
         session.stats.records[endpoint] = len(received)
         delta.cursors[endpoint] = _cursor(endpoint, session, windows)
         if endpoint == "organisations":
-            units = _units(session.settings, page_records(folder, endpoint))
+            units = _units(session.settings, page_records(folder, endpoint), note)
         advance(-1)
     return delta
 
 
 _MERGED_PAGE = 1000  # records per page file of a merged read
+
+# The endpoints whose records a full read confirms by id when no page brought them.
+_CONFIRMED = ("persons", "placements", "duties", "groups", "activities")
+
+
+def _confirm(session: ApiSession, endpoint: str, writer: _PageWriter, picture: Picture) -> None:
+    """Look up the records the picture holds that no page of this full read brought; keep those
+    that exist (a provider without ``/lookup``: the read stands as it is)."""
+    missing = [rid for rid, _pos, _body in picture.records(endpoint) if rid not in writer.seen]
+    if not missing:
+        return
+    try:
+        found = session.lookup(endpoint, missing)
+    except _Unavailable:
+        return
+    wanted = set(missing)
+    kept = [raw for raw in found if _lower_id(raw) in wanted]
+    if kept:
+        session.stats.confirmed += len(kept)
+        writer.add(kept)
+
+
+def _lower_id(raw: bytes) -> str | None:
+    rid = _record_decoder.decode(raw).id
+    return rid.lower() if isinstance(rid, str) else None
+
+
+def _refresh_protected(
+    session: ApiSession, merged: dict[str, tuple[int, bytes]], received: set[str]
+) -> None:
+    """The protected persons the picture holds (without their data) as the API has them now,
+    for this run's bundle only: the rules need their personnummer (R11: to mask an account of
+    theirs, to keep a second record with their number out), which is never stored.
+
+    Raises:
+        _NeedsFull: When the provider does not offer ``/persons/lookup``.
+    """
+    stale = [
+        rid for rid, (_p, body) in merged.items() if rid not in received and is_protected_body(body)
+    ]
+    if not stale:
+        return
+    try:
+        fresh = session.lookup("persons", stale)
+    except _Unavailable as gone:
+        raise _NeedsFull(
+            f"the provider does not offer /persons/lookup ({gone.status}), which an incremental "
+            f"read needs for the protected persons it holds"
+        ) from gone
+    for raw in fresh:
+        rid = _lower_id(raw)
+        if rid in merged:
+            merged[rid] = (merged[rid][0], raw)
 
 
 def _markings(endpoint: str, records: list[bytes]) -> tuple[int, int]:
@@ -964,10 +1149,10 @@ def _note_withheld(note: FetchNote, endpoint: str, markings: tuple[int, int]) ->
         note.withheld.append(f"{endpoint}.securityMarking")
 
 
-def _changed(queries: list[Query], cursor: Cursor) -> list[Query]:
+def _changed(queries: list[Query], cursor: Cursor, overlap: timedelta) -> list[Query]:
     """The queries for what changed at an endpoint since its cursor (less the overlap). Days of
     the calendar window the last read did not cover are read whole."""
-    since = ("meta.modified.after", (cursor.read_from - OVERLAP).isoformat())
+    since = ("meta.modified.after", (cursor.read_from - overlap).isoformat())
     out: list[Query] = []
     for window, filters in queries:
         covered = window is None or (

@@ -15,15 +15,11 @@ from __future__ import annotations
 
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
-from datetime import date, datetime, timedelta
+from datetime import date, datetime
 from pathlib import Path
 from typing import Any
 
 import msgspec
-
-OVERLAP = timedelta(minutes=5)
-"""How far before the last read's start an incremental read asks from (clock skew, slow
-commits at the provider)."""
 
 _KEPT_OF_PROTECTED = ("id", "meta", "securityMarking", "personStatus", "enrolments")
 
@@ -49,15 +45,18 @@ class Picture:
     Attributes:
         source: The API's base URL.
         full_read_at: Where the last complete full read began (the provider's clock).
-        deletions_unavailable: The provider does not offer ``/deletedEntities``: every read is
-            a full one.
+        scope: What the reads were asked for (see :func:`scope_of`); another scope needs a full
+            read.
+        deletions_unavailable_since: The day the provider was found not to offer
+            ``/deletedEntities``: until it is asked again, every read is a full one.
         cursors: Per endpoint, where its last complete read began.
         records: An endpoint's stored records, read from the directory when asked for.
     """
 
     source: str
     full_read_at: datetime | None = None
-    deletions_unavailable: bool = False
+    scope: str = ""
+    deletions_unavailable_since: date | None = None
     cursors: dict[str, Cursor] = field(default_factory=dict)
     records: Callable[[str], Records] = lambda _endpoint: []
 
@@ -75,7 +74,9 @@ class Delta:
         upserts: Per endpoint merged, the records added or changed: id to (position, JSON).
         deletes: Per endpoint merged, the ids that are gone.
         cursors: The endpoints read completely this run, with their new cursors.
-        deletions_unavailable: Whether the provider turned out not to offer ``/deletedEntities``.
+        scope: What the read was asked for.
+        deletions_unavailable_since: Since when the provider is known not to offer
+            ``/deletedEntities`` (None: it does, or it was not asked).
     """
 
     source: str
@@ -86,7 +87,8 @@ class Delta:
     upserts: dict[str, dict[str, tuple[int, bytes]]] = field(default_factory=dict)
     deletes: dict[str, set[str]] = field(default_factory=dict)
     cursors: dict[str, Cursor] = field(default_factory=dict)
-    deletions_unavailable: bool = False
+    scope: str = ""
+    deletions_unavailable_since: date | None = None
 
 
 class _Marking(msgspec.Struct):
@@ -102,22 +104,42 @@ def marking_of(raw: bytes) -> Any:
 
 
 def stored_body(endpoint: str, raw: bytes) -> bytes:
-    """A record as the picture keeps it: as served, except a person with (or, in an API read,
-    without) a securityMarking other than ``Ingen``, who is kept without names, personnummer,
-    contact data or guardians (R11)."""
-    if endpoint != "persons" or marking_of(raw) == "Ingen":
-        return raw
+    """A record as the picture keeps it: as served, without the names references carry
+    (``displayName``, which a provider may fill in, a protected person's too); and a person
+    with (or, in an API read, without) a securityMarking other than ``Ingen`` without names,
+    personnummer, contact data or guardians (R11)."""
     record = msgspec.json.decode(raw)
-    kept = {k: record[k] for k in _KEPT_OF_PROTECTED if k in record}
-    kept["givenName"] = kept["familyName"] = "Skyddad"
-    if "securityMarking" not in kept:
-        kept["securityMarking"] = None
-    return msgspec.json.encode({k: v for k, v in kept.items() if v is not None})
+    if not isinstance(record, dict):
+        return raw
+    if endpoint == "persons" and record.get("securityMarking") != "Ingen":
+        record = {k: record[k] for k in _KEPT_OF_PROTECTED if k in record}
+        record["givenName"] = record["familyName"] = "Skyddad"
+    return msgspec.json.encode({k: _unnamed(v) for k, v in record.items()})
+
+
+def _unnamed(value: Any) -> Any:
+    """A value with every reference's ``displayName`` left out."""
+    if isinstance(value, list):
+        return [_unnamed(v) for v in value]
+    if isinstance(value, dict):
+        return {k: _unnamed(v) for k, v in value.items() if k != "displayName" or "id" not in value}
+    return value
+
+
+def is_protected_body(body: bytes) -> bool:
+    """Whether a stored person record is one of a protected person (kept without their data)."""
+    return bool(marking_of(body) != "Ingen")
 
 
 def page_records(folder: Path, endpoint: str) -> Iterable[bytes]:
     """The records of an endpoint's page files that a read wrote, in reading order."""
-    pages = sorted((folder / endpoint).glob("page-*.json"))
+    pages = (
+        sorted(
+            (folder / endpoint).glob("page-*.json"), key=lambda path: int(path.stem.split("-")[1])
+        )
+        if (folder / endpoint).is_dir()
+        else []
+    )
     decoder = msgspec.json.Decoder(_Page)
     for page in pages:
         for raw in decoder.decode(page.read_bytes()).data:

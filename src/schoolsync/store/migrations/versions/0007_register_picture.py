@@ -1,8 +1,9 @@
 """The stored picture of a register read over its SS 12000 API, for incremental reads.
 
-``register_sources`` (one row per API: when its last full read began, whether it offers
-``/deletedEntities``), ``register_reads`` (per endpoint: where its last complete read began, and
-for calendarEvents the days it covered) and ``register_records`` (every record as served).
+``register_sources`` (one row per API: when its last full read began, what the reads were asked
+for, since when it has been found not to offer ``/deletedEntities``), ``register_reads`` (per
+endpoint: where its last complete read began, and for calendarEvents the days it covered) and
+``register_records`` (every record as served).
 
 Revision ID: 0007
 Revises: 0006
@@ -25,7 +26,8 @@ def upgrade() -> None:
         "register_sources",
         sa.Column("source", sa.String(length=500), nullable=False),
         sa.Column("full_read_at", sa.DateTime(timezone=True), nullable=False),
-        sa.Column("deletions_unavailable", sa.Boolean(), nullable=False),
+        sa.Column("scope", sa.Text(), nullable=False),
+        sa.Column("deletions_unavailable_since", sa.Date(), nullable=True),
         sa.Column("run_id", sa.Integer(), nullable=False),
         sa.ForeignKeyConstraint(
             ["run_id"], ["runs.id"], name=op.f("fk_register_sources_run_id_runs")
