@@ -604,3 +604,17 @@ def test_a_read_that_stops_on_the_settings_is_recorded_as_failed(make_api: Any) 
     assert reader.sync().code == 1
     runs = json.loads(reader.run("runs", "--json").out)
     assert [r["status"] for r in runs] == ["failed", "applied"]
+
+
+def test_withheld_contact_details_change_no_one(make_api: Any) -> None:
+    """A municipality that switches off the e-mail and phone scopes: the register no longer
+    says them, which is not the register clearing them (R2.2 fills only what is missing)."""
+    reader = make_api()
+    assert reader.sync().code == 0
+    before = reader.export()
+    reader.provider.withhold = {"persons": {"emails", "phoneNumbers"}}
+    reader.provider.put("persons", reader.provider.records["persons"][5])  # Elsa, e-mail and all
+    result = json.loads(reader.sync("--json").out)
+    assert result["status"] == "applied"
+    assert result["changes"]["users"] == {"created": 0, "updated": 0, "ended": 0, "reactivated": 0}
+    assert reader.export() == before
