@@ -127,3 +127,31 @@ def test_only_https_or_loopback_http_is_read(url: str) -> None:
         check_url(url)
     assert check_url("http://127.0.0.1:8080/v2.0/") == "http://127.0.0.1:8080/v2.0"
     assert check_url("http://[::1]/v2.0") == "http://[::1]/v2.0"
+
+
+def test_the_token_is_kept_for_its_lifetime_and_renewed_before_it_ends() -> None:
+    from schoolsync.sources.ss12000.api import ApiSession
+
+    issued: list[int] = []
+
+    def handler(request: httpx.Request) -> httpx.Response:
+        if request.url.path == "/token":
+            issued.append(1)
+            return httpx.Response(
+                200, json={"access_token": f"at-{len(issued):012d}", "expires_in": "600"}
+            )
+        assert request.headers["Authorization"] == f"Bearer at-{len(issued):012d}"
+        return httpx.Response(200, json={"data": [], "pageToken": None})
+
+    now = [1000.0]
+    session = ApiSession(
+        BASE, settings(), SECRET, transport=httpx.MockTransport(handler), clock=lambda: now[0]
+    )
+    session.get("persons", [])
+    now[0] += 500  # within its 600 s, a minute before its end
+    session.get("persons", [])
+    assert len(issued) == 1
+    now[0] += 50  # less than a minute left: a new one first
+    session.get("persons", [])
+    assert len(issued) == 2
+    session.close()

@@ -232,6 +232,7 @@ class ApiSession:
         secret: The client secret.
         transport: An httpx transport to use instead of the network (tests).
         sleep: How to wait between attempts (tests pass one that does not).
+        clock: Seconds, monotonic: what a token's lifetime is measured by.
     """
 
     def __init__(
@@ -242,6 +243,7 @@ class ApiSession:
         *,
         transport: httpx.BaseTransport | None = None,
         sleep: Callable[[float], None] | None = None,
+        clock: Callable[[], float] = time.monotonic,
     ) -> None:
         if not settings.token_url or not settings.client_id:
             raise ConfigError(
@@ -255,6 +257,7 @@ class ApiSession:
         self._token: str | None = None
         self._token_ends = 0.0
         self._sleep = sleep or default_sleep
+        self._clock = clock  # for the token's lifetime
         self.stats = ReadStats()
         # The provider's clock at its first answer (its Date header, else this machine's): where
         # the next incremental read starts from, whatever the two clocks say.
@@ -288,7 +291,7 @@ class ApiSession:
     # -- sign-in ---------------------------------------------------------------------------
 
     def _bearer(self) -> str:
-        if self._token is None or time.monotonic() >= self._token_ends:
+        if self._token is None or self._clock() >= self._token_ends:
             self._token = self._fetch_token()
         return self._token
 
@@ -321,7 +324,7 @@ class ApiSession:
                 "Check [ss12000] token_url; nothing was changed.",
             ) from exc
         lifetime = _seconds(token.expires_in) or 3600.0
-        self._token_ends = time.monotonic() + max(lifetime - _TOKEN_MARGIN, lifetime / 2)
+        self._token_ends = self._clock() + max(lifetime - _TOKEN_MARGIN, lifetime / 2)
         return token.access_token
 
     def _secret_place(self) -> str:
