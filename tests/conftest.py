@@ -118,6 +118,11 @@ class Directory:
         finally:
             store.dispose()
 
+    def export_without_ids(self, today: date = TODAY) -> Any:
+        """The export without the internal ids, which another directory (or a run that makes
+        rows again) gives other values: to compare two directories."""
+        return without_ids(self.export(today))
+
     def counts(self) -> dict[str, int]:
         """Rows per table."""
         store = Store(self.url)
@@ -135,6 +140,18 @@ class Directory:
     def user(self, civic: str, today: date = TODAY) -> dict[str, Any]:
         """One user of the export, by personnummer."""
         return next(u for u in self.export(today)["users"] if u["civic_no"] == civic)
+
+
+_IDS = ("id", "group_id", "merged_into")  # the export's internal ids (random per directory)
+
+
+def without_ids(value: Any) -> Any:
+    """An export (or part of one) without its internal ids, to compare two directories."""
+    if isinstance(value, dict):
+        return {k: without_ids(v) for k, v in value.items() if k not in _IDS}
+    if isinstance(value, list):
+        return [without_ids(v) for v in value]
+    return value
 
 
 @pytest.fixture

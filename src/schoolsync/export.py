@@ -86,7 +86,7 @@ def render_export(
     for unit in directory.units.values():
         units[unit.school_id].append(unit.code or unit.register_id)
     schools = [
-        {"name": name, "units": sorted(units.get(sid, []))}
+        {"id": sid, "name": name, "units": sorted(units.get(sid, []))}
         for sid, name in sorted(school_names.items(), key=lambda kv: kv[1])
     ]
 
@@ -134,7 +134,7 @@ def render_export(
             }
         )
     classes, groups = _groups(directory, today, lead_days, school_names)
-    lessons = render_lessons(directory, lessons_from, lessons_to)
+    lessons = render_lessons(directory, lessons_from, lessons_to, school_names)
     return {
         "schools": schools,
         "users": users,
@@ -158,14 +158,21 @@ def export_lessons(
 
 
 def render_lessons(
-    directory: Directory, start: date | None = None, end: date | None = None
+    directory: Directory,
+    start: date | None = None,
+    end: date | None = None,
+    school_names: dict[str, str] | None = None,
 ) -> list[dict[str, Any]]:
-    """The lessons tied to a group, in time order, with Swedish local times (ISO with offset).
+    """The lessons tied to a group, in time order, with Swedish local times (ISO with offset),
+    each with its id, its school's name and its group's id (a group's name is one of several
+    schools').
 
     Lessons the schedule cancelled, or that are gone from it, are listed with ``cancelled``.
     Lessons that could not be tied reach no one; ``troubleshoot`` shows them.
     """
     names = {g.id: g.name for g in directory.groups.values()}
+    group_school = {g.id: g.school_id for g in directory.groups.values()}
+    schools = school_names if school_names is not None else directory.school_names()
     first = datetime.combine(start, time.min) if start is not None else None
     after = (
         datetime.combine(end + timedelta(days=1), time.min)
@@ -174,7 +181,10 @@ def render_lessons(
     )
     lessons = [
         {
+            "id": row.id,
+            "school": schools.get(row.school_id or group_school[row.group_id]),
             "group": names[row.group_id],
+            "group_id": row.group_id,
             "class": names.get(row.class_id) if row.class_id else None,
             "subject": row.subject,
             "teachers": row.teachers,
@@ -222,6 +232,7 @@ def _groups(
             continue
         mine = members.get(grp.id, {})
         doc: dict[str, Any] = {
+            "id": grp.id,
             "name": grp.name,
             "school": school_names[grp.school_id],
             "start_date": _iso(grp.start_date),

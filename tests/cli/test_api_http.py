@@ -16,8 +16,7 @@ from typing import Any
 import pytest
 
 from schoolsync.generate import generate_bundle
-from tests.cli.test_api_source import without_ids
-from tests.conftest import invoke, run_cli
+from tests.conftest import invoke, run_cli, without_ids
 from tests.fake_ss12000 import CLIENT_ID, CLIENT_SECRET, FakeProvider
 
 TODAY = "2025-10-15"

@@ -19,7 +19,7 @@ import pytest
 import sqlalchemy as sa
 
 from schoolsync.sources.ss12000 import api
-from tests.conftest import EXAMPLE_BUNDLE, CliResult, invoke
+from tests.conftest import EXAMPLE_BUNDLE, CliResult, invoke, without_ids
 from tests.fake_ss12000 import BASE_URL, CLIENT_ID, CLIENT_SECRET, TOKEN_URL, FakeProvider
 
 TODAY = "2025-10-15"
@@ -81,15 +81,6 @@ def make_api(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Iterator[Any]:
         return created
 
     yield make
-
-
-def without_ids(value: Any) -> Any:
-    """An export without its internal ids (random per directory), to compare two directories."""
-    if isinstance(value, dict):
-        return {k: without_ids(v) for k, v in value.items() if k not in ("id", "group_id")}
-    if isinstance(value, list):
-        return [without_ids(v) for v in value]
-    return value
 
 
 def issue_codes(report: dict[str, Any]) -> list[tuple[str, str]]:

@@ -92,10 +92,7 @@ def indexes_and_keys(url: str) -> dict[str, Any]:
 
 
 def without_user_ids(directory: Directory) -> Any:
-    export = directory.export()
-    for user in export["users"]:
-        user.pop("id", None)
-    return export
+    return directory.export_without_ids()
 
 
 def empty_directory(db_url: str, tmp_path: Path) -> tuple[list[Path], Directory, Any]:

@@ -23,10 +23,7 @@ KILLS = int(os.environ.get("SCHOOLSYNC_KILL_TEST_RUNS", "4"))
 
 def normalized(directory: Directory) -> Any:
     """The export without the internal ids (another run makes other ids)."""
-    export = directory.export()
-    for user in export["users"]:
-        user.pop("id", None)
-    return export
+    return directory.export_without_ids()
 
 
 def sources(folder: Path, seed: int) -> list[str]:

@@ -42,7 +42,11 @@ def test_r8_1_a_lesson_is_tied_to_the_group_with_exactly_its_name(
     lessons = tied(directory, group="Ma 7A")
     assert len(lessons) == 24
     first, last = lessons[0], lessons[-1]
+    group = next(g for g in directory.export()["groups"] if g["name"] == "Ma 7A")
+    assert first.pop("group_id") == group["id"]  # the group's stable id, not only its name
+    assert len({x["id"] for x in lessons}) == 24 and len(first.pop("id")) == 36
     assert first == {"group": "Ma 7A", "class": None, "subject": "MA", "teachers": ["KAHO"],
+                     "school": group["school"],
                      "start": "2025-08-18T08:10:00+02:00", "end": "2025-08-18T09:10:00+02:00",
                      "room": "B12", "cancelled": False}  # fmt: skip
     assert last["start"] == "2026-02-16T08:10:00+01:00"  # winter time, spring week 8
