@@ -103,31 +103,37 @@ def issues_table(issues: list[dict[str, str]] | list[Issue], limit: int | None =
 
 @contextmanager
 def progress_stages(enabled: bool) -> Iterator[Callable[[str, int], Callable[[int], None]]]:
-    """A Rich progress display with one bar per stage; a no-op when disabled."""
+    """A Rich progress display with one bar per stage; a no-op when disabled. A stage of size
+    -1 (an API endpoint) counts its records and pages as they come, and ends when advanced by
+    -1."""
     if not enabled:
         yield lambda _stage, _total: lambda _n: None
         return
     columns = (
-        TextColumn("{task.description:<22}"),
+        TextColumn("{task.description:<24}"),
         BarColumn(),
         MofNCompleteColumn(),
+        TextColumn("{task.fields[pages]}"),
         TimeElapsedColumn(),
     )
     with Progress(*columns, console=err_console, transient=False) as progress:
 
         def stage(name: str, total: int) -> Callable[[int], None]:
-            if total < 0:  # how much is not known until it is done (an API endpoint's records)
-                task = progress.add_task(name, total=None)
+            if total < 0:  # not known until it is done: an API endpoint, a page at a time
+                task = progress.add_task(name, total=None, pages="")
+                pages = [0]
 
                 def advance(n: int) -> None:
                     if n < 0:  # done: the bar ends full
                         done = progress.tasks[task].completed
                         progress.update(task, total=max(done, 1), completed=max(done, 1))
-                    else:
-                        progress.advance(task, n)
+                    else:  # one page of n records
+                        pages[0] += 1
+                        label = f"{pages[0]} page" + ("s" if pages[0] != 1 else "")
+                        progress.update(task, advance=n, pages=label)
 
                 return advance
-            task = progress.add_task(name, total=max(total, 1))
+            task = progress.add_task(name, total=max(total, 1), pages="")
             if total == 0:
                 progress.advance(task, 1)
             return lambda n: progress.advance(task, n)
