@@ -8,7 +8,7 @@ from pathlib import Path
 import click
 
 from schoolsync import __version__
-from schoolsync.cli import admin, demo, export, fetch, runs, sync, troubleshoot
+from schoolsync.cli import admin, demo, export, fetch, runs, serve, sync, troubleshoot
 from schoolsync.cli.context import Env, date_option
 
 
@@ -59,5 +59,7 @@ for command in (
     admin.class_group,
     admin.group_group,
     troubleshoot.troubleshoot_cmd,
+    serve.serve_command,
+    serve.admin_group,
 ):
     cli.add_command(command)

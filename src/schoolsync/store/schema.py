@@ -262,4 +262,18 @@ register_records = Table(
     Column("body", Text, nullable=False),  # the record as JSON
 )
 
+# Bearer tokens of the REST API (``admin token add``): only a hash of each is kept.
+api_tokens = Table(
+    "api_tokens",
+    metadata,
+    Column("id", Integer, primary_key=True, autoincrement=True),
+    Column("name", String(200), nullable=False, unique=True),
+    Column("token_hash", String(64), nullable=False, unique=True),  # SHA-256, hex
+    Column("role", String(20), nullable=False),  # org-admin | school-admin | read-only
+    Column("schools", JSON, nullable=False),  # school ids (school-admin)
+    Column("created_at", DateTime(timezone=True), nullable=False),
+    Column("revoked_at", DateTime(timezone=True)),
+    Column("last_used_at", DateTime(timezone=True)),
+)
+
 Index("ix_users_family_given", users.c.family_name, users.c.given_name)

@@ -1,0 +1,227 @@
+"""Pages of the directory for the REST API, in the shapes of ``export --json``.
+
+Each list is read a page at a time with SQL (ordered by the stable id, continued after the last
+id of the page before), never by loading the whole directory, and only within the schools a
+caller may see: a ``school-admin`` sees the schools of its token, and the users, classes and
+groups of them (a user's links to other schools are left out).
+"""
+
+from __future__ import annotations
+
+from collections import defaultdict
+from collections.abc import Collection
+from datetime import date
+from typing import Any
+
+import sqlalchemy as sa
+from sqlalchemy.engine import Connection
+
+from schoolsync.domain.directory import is_open
+from schoolsync.store import schema as t
+
+Schools = frozenset[str] | None  # the school ids visible; None: all
+
+
+def _iso(value: date | None) -> str | None:
+    return value.isoformat() if value is not None else None
+
+
+def _active(start: date | None, end: date | None, today: date) -> bool:
+    return (start is None or start <= today) and is_open(end, today)
+
+
+def _school_names(conn: Connection) -> dict[str, str]:
+    return dict(conn.execute(sa.select(t.schools.c.id, t.schools.c.name)).all())
+
+
+def schools_page(
+    conn: Connection, schools: Schools, limit: int, after: str | None
+) -> list[dict[str, Any]]:
+    """Schools by id: ``{id, name, units}``."""
+    s = t.schools.c
+    query = sa.select(s.id, s.name).order_by(s.id).limit(limit)
+    if after is not None:
+        query = query.where(s.id > after)
+    if schools is not None:
+        query = query.where(s.id.in_(schools))
+    rows = conn.execute(query).all()
+    units: dict[str, list[str]] = defaultdict(list)
+    u = t.school_units.c
+    ids = [r.id for r in rows]
+    for school_id, code, register_id in conn.execute(
+        sa.select(u.school_id, u.code, u.register_id).where(u.school_id.in_(ids))
+    ):
+        units[school_id].append(code or register_id)
+    return [{"id": r.id, "name": r.name, "units": sorted(units[r.id])} for r in rows]
+
+
+def users_page(
+    conn: Connection,
+    schools: Schools,
+    today: date,
+    limit: int,
+    after: str | None = None,
+    only: str | None = None,
+) -> list[dict[str, Any]]:
+    """Users by id, each with their links (to the visible schools) and guardians, as ``export
+    --json`` shows a user; ``only``: just that user (if visible)."""
+    u, ln = t.users.c, t.user_schools.c
+    query = sa.select(t.users).order_by(u.id).limit(limit)
+    if after is not None:
+        query = query.where(u.id > after)
+    if only is not None:
+        query = query.where(u.id == only)
+    if schools is not None:
+        query = query.where(sa.exists().where(ln.user_id == u.id, ln.school_id.in_(schools)))
+    rows = conn.execute(query).mappings().all()
+    ids = [r["id"] for r in rows]
+    names = _school_names(conn)
+    links: dict[str, list[dict[str, Any]]] = defaultdict(list)
+    open_link: set[str] = set()
+    for link in conn.execute(sa.select(t.user_schools).where(ln.user_id.in_(ids))).mappings():
+        if is_open(link["end_date"], today):
+            open_link.add(link["user_id"])
+        if schools is not None and link["school_id"] not in schools:
+            continue
+        links[link["user_id"]].append(
+            {
+                "school": names[link["school_id"]],
+                "school_id": link["school_id"],
+                "role": link["role"],
+                "start_date": _iso(link["start_date"]),
+                "end_date": _iso(link["end_date"]),
+                "active": _active(link["start_date"], link["end_date"], today),
+            }
+        )
+    guardians = _guardians(conn, ids, today)
+    return [
+        {
+            "id": r["id"],
+            "civic_no": r["civic_no"],
+            "given_name": r["given_name"],
+            "family_name": r["family_name"],
+            "email": r["email"],
+            "mobile": r["mobile"],
+            "signature": r["signature"],
+            "status": "active" if r["id"] in open_link else "ended",
+            "schools": sorted(links[r["id"]], key=lambda x: (x["school"], x["role"])),
+            "guardians": guardians.get(r["id"], []),
+        }
+        for r in rows
+    ]
+
+
+def _guardians(conn: Connection, students: Collection[str], today: date) -> dict[str, list[Any]]:
+    """Each student's guardians (neither of them protected: R11)."""
+    g = t.guardianships.c
+    guardian, student = t.users.alias("guardian"), t.users.alias("student")
+    query = (
+        sa.select(g.student_id, guardian.c.civic_no, g.relation, g.end_date)
+        .join(guardian, guardian.c.id == g.guardian_id)
+        .join(student, student.c.id == g.student_id)
+        .where(
+            g.student_id.in_(students),
+            sa.not_(guardian.c.protected),
+            sa.not_(student.c.protected),
+        )
+    )
+    out: dict[str, list[Any]] = defaultdict(list)
+    for student_id, civic_no, relation, end in conn.execute(query):
+        out[student_id].append(
+            {"civic_no": civic_no, "relation": relation, "active": is_open(end, today)}
+        )
+    for found in out.values():
+        found.sort(key=lambda x: x["civic_no"])
+    return out
+
+
+def groups_page(
+    conn: Connection,
+    schools: Schools,
+    kind: str,
+    today: date,
+    lead_days: int,
+    limit: int,
+    after: str | None = None,
+    only: str | None = None,
+) -> list[dict[str, Any]]:
+    """Classes (``kind`` class) or teaching groups (group) by id, with their students, teachers
+    (and a class's mentors) by signature, as ``export --json`` shows them."""
+    g = t.groups.c
+    query = sa.select(t.groups).where(g.kind == kind).order_by(g.id).limit(limit)
+    if after is not None:
+        query = query.where(g.id > after)
+    if only is not None:
+        query = query.where(g.id == only)
+    if schools is not None:
+        query = query.where(g.school_id.in_(schools))
+    rows = conn.execute(query).mappings().all()
+    names = _school_names(conn)
+    members = _members(conn, [r["id"] for r in rows], today)
+    out = []
+    for r in rows:
+        mine = members.get(r["id"], {})
+        start = r["start_date"]
+        doc: dict[str, Any] = {
+            "id": r["id"],
+            "name": r["name"],
+            "school": names[r["school_id"]],
+            "school_id": r["school_id"],
+            "start_date": _iso(start),
+            "end_date": _iso(r["end_date"]),
+            "visible": start is None or (start - today).days <= lead_days,
+            "status": "active" if is_open(r["end_date"], today) else "archived",
+            "students": sorted(mine.get("students", []), key=lambda x: x["civic_no"]),
+            "teachers": sorted(set(mine.get("teachers", []))),
+        }
+        if kind == "class":
+            doc["mentors"] = sorted(set(mine.get("mentors", [])))
+        else:
+            doc["subject"], doc["course"] = r["subject"], r["course"]
+        out.append(doc)
+    return out
+
+
+def _members(
+    conn: Connection, groups: Collection[str], today: date
+) -> dict[str, dict[str, list[Any]]]:
+    m, u = t.memberships.c, t.users.c
+    query = (
+        sa.select(m.group_id, m.role, m.start_date, m.end_date, u.civic_no, u.signature)
+        .join(t.users, u.id == m.user_id)
+        .where(m.group_id.in_(groups))
+    )
+    out: dict[str, dict[str, list[Any]]] = defaultdict(lambda: defaultdict(list))
+    for group_id, role, start, end, civic_no, signature in conn.execute(query):
+        if role in ("student", "member"):
+            out[group_id]["students"].append(
+                {
+                    "civic_no": civic_no,
+                    "start_date": _iso(start),
+                    "end_date": _iso(end),
+                    "active": _active(start, end, today),
+                }
+            )
+        elif signature and _active(start, end, today):
+            out[group_id][role + "s"].append(signature)
+    return out
+
+
+def runs_page(conn: Connection, limit: int, before: int | None = None) -> list[dict[str, Any]]:
+    """Runs, newest first: ``{id, kind, status, started_at, finished_at, today, changes}``."""
+    r = t.runs.c
+    query = sa.select(t.runs).order_by(r.id.desc()).limit(limit)
+    if before is not None:
+        query = query.where(r.id < before)
+    return [
+        {
+            "id": str(row["id"]),
+            "kind": row["kind"],
+            "status": row["status"],
+            "started_at": row["started_at"].isoformat() if row["started_at"] else None,
+            "finished_at": row["finished_at"].isoformat() if row["finished_at"] else None,
+            "today": _iso(row["today"]),
+            "changes": row["summary"],
+        }
+        for row in conn.execute(query).mappings()
+    ]

@@ -1,0 +1,169 @@
+"""The REST API, ``/api/v1``: the directory's schools, users, classes, groups and runs, read a
+page at a time, for platforms and scripts; signed in with a bearer token (``schoolsync admin
+token add``).
+
+- Every list takes ``limit`` (1–500, default 100) and ``cursor`` (the ``next_cursor`` of the page
+  before) and answers ``{"data": [...], "next_cursor": "…" | null}``; items are in the shapes of
+  ``export --json``, each with its stable ``id``.
+- Without a valid token: 401. A ``school-admin`` token sees only its schools and what belongs to
+  them: another school's class, group or user is 404, as if it were not there.
+- OpenAPI 3.1 at ``/api/v1/openapi.json``.
+- Reads never wait for a sync: they read what the last committed run left.
+"""
+
+from __future__ import annotations
+
+import base64
+import binascii
+from collections.abc import Callable
+from datetime import date
+from typing import Annotated, Any
+
+from fastapi import APIRouter, Depends, FastAPI, HTTPException, Query, Request
+from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
+from pydantic import BaseModel
+
+from schoolsync import __version__
+from schoolsync.domain.settings import Settings
+from schoolsync.store import queries
+from schoolsync.store.access import Access, access_of
+from schoolsync.store.db import Store
+
+
+class Page(BaseModel):
+    """One page of a list."""
+
+    data: list[dict[str, Any]]
+    next_cursor: str | None
+
+
+Limit = Annotated[int, Query(ge=1, le=500, description="Items per page.")]
+Cursor = Annotated[str | None, Query(description="The next_cursor of the page before.")]
+
+
+def _encode(value: str) -> str:
+    return base64.urlsafe_b64encode(value.encode()).decode().rstrip("=")
+
+
+def _decode(cursor: str | None) -> str | None:
+    if cursor is None:
+        return None
+    try:
+        padded = (cursor + "=" * (-len(cursor) % 4)).encode("ascii")
+        value = base64.b64decode(padded, altchars=b"-_", validate=True).decode()
+    except (binascii.Error, UnicodeError, ValueError) as exc:
+        raise HTTPException(400, "The cursor is not one this API gave.") from exc
+    if not value:
+        raise HTTPException(400, "The cursor is not one this API gave.")
+    return value
+
+
+def _page(items: list[dict[str, Any]], limit: int) -> Page:
+    """A page of ``limit`` items read as ``limit + 1``: the extra one says more follow."""
+    more = len(items) > limit
+    items = items[:limit]
+    return Page(data=items, next_cursor=_encode(str(items[-1]["id"])) if more else None)
+
+
+_bearer = HTTPBearer(auto_error=False)
+
+
+def _access(
+    request: Request,
+    credentials: Annotated[HTTPAuthorizationCredentials | None, Depends(_bearer)],
+) -> Access:
+    """What the request's bearer token may do; 401 without a valid one."""
+    found = access_of(request.app.state.store, credentials.credentials) if credentials else None
+    if found is None:
+        raise HTTPException(
+            401, "A valid bearer token is needed.", headers={"WWW-Authenticate": "Bearer"}
+        )
+    return found
+
+
+Who = Annotated[Access, Depends(_access)]
+
+
+def create_app(store: Store, settings: Settings, today: Callable[[], date]) -> FastAPI:
+    """The service's application.
+
+    Args:
+        store: The directory.
+        settings: The settings (R5.4's lead days).
+        today: The day ``active``, ``status`` and ``visible`` are judged on, each request.
+    """
+    app = FastAPI(
+        title="schoolsync",
+        version=__version__,
+        openapi_url="/api/v1/openapi.json",
+        docs_url=None,
+        redoc_url=None,
+    )
+    app.state.store = store
+    api = APIRouter(prefix="/api/v1")
+
+    @api.get("/schools", response_model=Page, summary="Schools")
+    def schools(who: Who, limit: Limit = 100, cursor: Cursor = None) -> Page:
+        with store.connect() as conn:
+            rows = queries.schools_page(conn, who.schools, limit + 1, _decode(cursor))
+        return _page(rows, limit)
+
+    @api.get("/users", response_model=Page, summary="Users, with their schools and guardians")
+    def users(who: Who, limit: Limit = 100, cursor: Cursor = None) -> Page:
+        with store.connect() as conn:
+            rows = queries.users_page(conn, who.schools, today(), limit + 1, _decode(cursor))
+        return _page(rows, limit)
+
+    @api.get("/users/{user_id}", summary="One user")
+    def user(who: Who, user_id: str) -> dict[str, Any]:
+        with store.connect() as conn:
+            rows = queries.users_page(conn, who.schools, today(), 1, only=user_id)
+        if not rows:
+            raise HTTPException(404, "There is no such user.")
+        return rows[0]
+
+    def groups_of(kind: str, who: Access, limit: int, cursor: str | None) -> Page:
+        lead = settings.sync.visibility_lead_days
+        with store.connect() as conn:
+            rows = queries.groups_page(
+                conn, who.schools, kind, today(), lead, limit + 1, _decode(cursor)
+            )
+        return _page(rows, limit)
+
+    def group_of(kind: str, who: Access, group_id: str) -> dict[str, Any]:
+        lead = settings.sync.visibility_lead_days
+        with store.connect() as conn:
+            rows = queries.groups_page(conn, who.schools, kind, today(), lead, 1, only=group_id)
+        if not rows:
+            raise HTTPException(404, f"There is no such {kind}.")
+        return rows[0]
+
+    @api.get("/classes", response_model=Page, summary="Classes, with students and teachers")
+    def classes(who: Who, limit: Limit = 100, cursor: Cursor = None) -> Page:
+        return groups_of("class", who, limit, cursor)
+
+    @api.get("/classes/{class_id}", summary="One class")
+    def one_class(who: Who, class_id: str) -> dict[str, Any]:
+        return group_of("class", who, class_id)
+
+    @api.get("/groups", response_model=Page, summary="Teaching groups")
+    def groups(who: Who, limit: Limit = 100, cursor: Cursor = None) -> Page:
+        return groups_of("group", who, limit, cursor)
+
+    @api.get("/groups/{group_id}", summary="One teaching group")
+    def one_group(who: Who, group_id: str) -> dict[str, Any]:
+        return group_of("group", who, group_id)
+
+    @api.get("/runs", response_model=Page, summary="Runs, newest first")
+    def runs(who: Who, limit: Limit = 100, cursor: Cursor = None) -> Page:
+        if who.schools is not None:
+            raise HTTPException(403, "Runs concern every school: an org-wide token is needed.")
+        before = _decode(cursor)
+        if before is not None and not before.isdigit():
+            raise HTTPException(400, "The cursor is not one this API gave.")
+        with store.connect() as conn:
+            rows = queries.runs_page(conn, limit + 1, int(before) if before else None)
+        return _page(rows, limit)
+
+    app.include_router(api)
+    return app

@@ -1,0 +1,185 @@
+"""The REST API (issue 11): bearer tokens, roles and school scoping, paging, OpenAPI; through
+FastAPI's test client on the example municipality, and one real ``schoolsync serve``."""
+
+from __future__ import annotations
+
+import json
+import socket
+import subprocess
+import sys
+import time
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+import httpx
+import pytest
+from fastapi.testclient import TestClient
+
+from schoolsync.domain.settings import Settings
+from schoolsync.store import access
+from schoolsync.store.db import Store
+from schoolsync.web.api import create_app
+from tests.conftest import EXAMPLE_BUNDLE, TODAY, Directory, invoke
+
+OWN = "Exempelskolan 7-9"
+OTHER = "Exempelskolans fritidshem"
+
+
+@pytest.fixture(scope="module")
+def served(tmp_path_factory: pytest.TempPathFactory) -> Iterator[dict[str, Any]]:
+    url = f"sqlite:///{tmp_path_factory.mktemp('api') / 'directory.db'}"
+    directory = Directory(url)
+    assert directory.sync(EXAMPLE_BUNDLE).status == "applied"
+    store = Store(url)
+    tokens = {
+        "org-admin": access.add_token(store, "org", "org-admin", []),
+        "school-admin": access.add_token(store, "school", "school-admin", [OWN]),
+        "read-only": access.add_token(store, "reader", "read-only", []),
+    }
+    client = TestClient(create_app(store, Settings(), lambda: TODAY))
+    export = directory.export()
+    yield {"client": client, "tokens": tokens, "export": export, "store": store, "url": url}
+    store.dispose()
+
+
+def get(served: dict[str, Any], path: str, role: str | None = "org-admin", **params: Any) -> Any:
+    headers = {"Authorization": f"Bearer {served['tokens'][role]}"} if role else {}
+    return served["client"].get(f"/api/v1{path}", headers=headers, params=params)
+
+
+def every(served: dict[str, Any], path: str, role: str = "org-admin", limit: int = 3) -> list[Any]:
+    """Every item of a list, page by page."""
+    items: list[Any] = []
+    cursor = None
+    while True:
+        params = {"limit": limit, **({"cursor": cursor} if cursor else {})}
+        answer = get(served, path, role, **params)
+        assert answer.status_code == 200, answer.text
+        body = answer.json()
+        assert len(body["data"]) <= limit
+        items += body["data"]
+        cursor = body["next_cursor"]
+        if cursor is None:
+            return items
+
+
+def test_without_a_valid_token_every_route_is_401(served: dict[str, Any]) -> None:
+    for path in ("/schools", "/users", "/classes", "/groups", "/runs"):
+        assert get(served, path, role=None).status_code == 401
+        bad = served["client"].get(f"/api/v1{path}", headers={"Authorization": "Bearer ss_nope"})
+        assert bad.status_code == 401 and bad.headers["WWW-Authenticate"] == "Bearer"
+
+
+def test_pages_list_every_item_once_in_the_export_shape(served: dict[str, Any]) -> None:
+    export = served["export"]
+    users = every(served, "/users")
+    assert sorted(u["id"] for u in users) == sorted(u["id"] for u in export["users"])
+    by_id = {u["id"]: u for u in export["users"]}
+    for user in users:
+        expected = by_id[user["id"]]
+        assert {k: user[k] for k in ("civic_no", "given_name", "status")} == {
+            k: expected[k] for k in ("civic_no", "given_name", "status")
+        }
+        assert [(s["school"], s["role"]) for s in user["schools"]] == [
+            (s["school"], s["role"]) for s in expected["schools"]
+        ]
+        assert user["guardians"] == expected["guardians"]
+    classes = every(served, "/classes", limit=2)
+    assert sorted(c["id"] for c in classes) == sorted(c["id"] for c in export["classes"])
+    one = next(c for c in export["classes"] if c["name"] == "7A")
+    got = get(served, f"/classes/{one['id']}").json()
+    assert got["students"] == one["students"] and got["teachers"] == one["teachers"]
+    schools = every(served, "/schools")
+    assert sorted(s["name"] for s in schools) == sorted(s["name"] for s in export["schools"])
+    runs = every(served, "/runs", limit=1)
+    assert [r["status"] for r in runs] == ["applied"]
+
+
+def test_a_school_admin_sees_only_its_schools(served: dict[str, Any]) -> None:
+    schools = every(served, "/schools", "school-admin")
+    assert [s["name"] for s in schools] == [OWN]
+    users = every(served, "/users", "school-admin")
+    assert users and all({s["school"] for s in u["schools"]} == {OWN} for u in users)
+    everyone = served["export"]["users"]
+    outside = [u for u in everyone if OWN not in {s["school"] for s in u["schools"]}]
+    assert outside and not {u["id"] for u in outside} & {u["id"] for u in users}
+
+
+@pytest.mark.parametrize("role", ["org-admin", "school-admin", "read-only"])
+@pytest.mark.parametrize("kind", ["classes", "users"])
+def test_the_authorisation_matrix(served: dict[str, Any], role: str, kind: str) -> None:
+    """Every role × own and other school: another school's object is 404 to a school-admin."""
+    export = served["export"]
+    if kind == "classes":
+        own = next(c["id"] for c in export["classes"] if c["school"] == OWN)
+        other = next(c["id"] for c in export["classes"] if c["school"] == OTHER)
+    else:
+        schools = {u["id"]: {s["school"] for s in u["schools"]} for u in export["users"]}
+        own = next(uid for uid, s in schools.items() if OWN in s)
+        other = next(uid for uid, s in schools.items() if s and OWN not in s)
+    assert get(served, f"/{kind}/{own}", role).status_code == 200
+    expected = 404 if role == "school-admin" else 200
+    assert get(served, f"/{kind}/{other}", role).status_code == expected
+    assert get(served, f"/{kind}/no-such-id", role).status_code == 404
+    assert get(served, "/runs", role).status_code == (403 if role == "school-admin" else 200)
+
+
+def test_a_cursor_the_api_did_not_give_is_400(served: dict[str, Any]) -> None:
+    assert get(served, "/users", cursor="%%%").status_code == 400
+    assert get(served, "/runs", cursor="bm90LWFuLWlk").status_code == 400
+    assert get(served, "/users", limit=0).status_code == 422
+    assert get(served, "/users", limit=501).status_code == 422
+
+
+def test_openapi_describes_what_is_served(served: dict[str, Any]) -> None:
+    spec = served["client"].get("/api/v1/openapi.json").json()
+    assert spec["openapi"].startswith("3.1")
+    assert {"/api/v1/schools", "/api/v1/users", "/api/v1/users/{user_id}", "/api/v1/classes",
+            "/api/v1/groups", "/api/v1/runs"} <= set(spec["paths"])  # fmt: skip
+
+
+def test_tokens_through_the_cli(served: dict[str, Any]) -> None:
+    db = ["--db", served["url"]]
+    made = invoke(*db, "admin", "token", "add", "platform", "--role", "read-only")
+    assert made.code == 0, made.err
+    token = made.out.strip()
+    assert token.startswith("ss_") and len(token) > 40
+    listed = invoke(*db, "admin", "token", "list", "--json")
+    assert token not in listed.out
+    assert {"platform", "org", "school", "reader"} <= {x["name"] for x in json.loads(listed.out)}
+    headers = {"Authorization": f"Bearer {token}"}
+    assert served["client"].get("/api/v1/schools", headers=headers).status_code == 200
+    used = next(x for x in json.loads(invoke(*db, "admin", "token", "list", "--json").out)
+                if x["name"] == "platform")  # fmt: skip
+    assert used["last_used_at"] is not None
+    assert invoke(*db, "admin", "token", "revoke", "platform").code == 0
+    assert served["client"].get("/api/v1/schools", headers=headers).status_code == 401
+    again = invoke(*db, "admin", "token", "add", "x", "--role", "school-admin")
+    assert again.code == 1 and "needs its schools" in again.err
+    unknown = invoke(*db, "admin", "token", "add", "y", "--role", "school-admin", "--school", "Z")
+    assert unknown.code == 1 and "no school 'Z'" in unknown.err
+
+
+def test_schoolsync_serve_answers_over_http(served: dict[str, Any], tmp_path: Path) -> None:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        port = sock.getsockname()[1]
+    cmd = [sys.executable, "-m", "schoolsync", "--db", served["url"], "--today", TODAY.isoformat(),
+           "serve", "--port", str(port)]  # fmt: skip
+    proc = subprocess.Popen(cmd, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+    try:
+        headers = {"Authorization": f"Bearer {served['tokens']['read-only']}"}
+        for _ in range(100):
+            try:
+                answer = httpx.get(f"http://127.0.0.1:{port}/api/v1/schools", headers=headers)
+                break
+            except httpx.ConnectError:
+                time.sleep(0.1)
+        else:
+            pytest.fail(f"serve did not answer: {proc.stderr.read() if proc.stderr else ''}")
+        assert answer.status_code == 200
+        assert {s["name"] for s in answer.json()["data"]} >= {OWN, OTHER}
+    finally:
+        proc.terminate()
+        proc.wait(timeout=10)
