@@ -48,12 +48,14 @@ def get(served: dict[str, Any], path: str, role: str | None = "org-admin", **par
     return served["client"].get(f"/api/v1{path}", headers=headers, params=params)
 
 
-def every(served: dict[str, Any], path: str, role: str = "org-admin", limit: int = 3) -> list[Any]:
-    """Every item of a list, page by page."""
+def every(
+    served: dict[str, Any], path: str, role: str = "org-admin", limit: int = 3, **where: Any
+) -> list[Any]:
+    """Every item of a list (with the filters ``where``), page by page."""
     items: list[Any] = []
     cursor = None
     while True:
-        params = {"limit": limit, **({"cursor": cursor} if cursor else {})}
+        params = {"limit": limit, **where, **({"cursor": cursor} if cursor else {})}
         answer = get(served, path, role, **params)
         assert answer.status_code == 200, answer.text
         body = answer.json()
@@ -183,3 +185,92 @@ def test_schoolsync_serve_answers_over_http(served: dict[str, Any], tmp_path: Pa
     finally:
         proc.terminate()
         proc.wait(timeout=10)
+
+
+def test_lessons_and_memberships_pages_are_scoped_and_name_their_group(
+    served: dict[str, Any],
+) -> None:
+    export = served["export"]
+    lessons = every(served, "/lessons", limit=2)
+    assert sorted(x["id"] for x in lessons) == sorted(x["id"] for x in export["lessons"])
+    by_id = {x["id"]: x for x in export["lessons"]}
+    for lesson in lessons:
+        assert lesson["school"] == by_id[lesson["id"]]["school"]
+        assert lesson["group_id"] == by_id[lesson["id"]]["group_id"]
+        assert lesson["start"] == by_id[lesson["id"]]["start"]
+    seven_a = next(c for c in export["classes"] if c["name"] == "7A")
+    members = every(served, "/memberships", group=seven_a["id"])
+    assert {m["role"] for m in members} >= {"student"}
+    assert all(m["group_id"] == seven_a["id"] for m in members)
+    other = next(c for c in export["classes"] if c["school"] == OTHER)
+    assert every(served, "/memberships", "school-admin", group=other["id"]) == []
+    assert every(served, "/memberships", "org-admin", group=other["id"])
+
+
+def test_filters_by_school_and_status(served: dict[str, Any]) -> None:
+    export = served["export"]
+    own = next(s["id"] for s in export["schools"] if s["name"] == OWN)
+    classes = every(served, "/classes", school=own)
+    assert classes and {c["school"] for c in classes} == {OWN}
+    archived = every(served, "/classes", status="archived")
+    assert [c["name"] for c in archived] == [
+        c["name"]
+        for c in sorted(export["classes"], key=lambda c: c["id"])
+        if c["status"] == "archived"
+    ]
+    ended = every(served, "/users", status="ended")
+    assert sorted(u["id"] for u in ended) == sorted(
+        u["id"] for u in export["users"] if u["status"] == "ended"
+    )
+    assert get(served, "/users", status="gone").status_code == 422
+
+
+def test_a_held_run_is_approved_by_an_org_admin_only(tmp_path: Path) -> None:
+    import shutil
+
+    url = f"sqlite:///{tmp_path / 'd.db'}"
+    directory = Directory(url)
+    assert directory.sync(EXAMPLE_BUNDLE).status == "applied"
+    bundle = tmp_path / "bundle"
+    shutil.copytree(EXAMPLE_BUNDLE, bundle)
+    (bundle / "duties.json").unlink()  # the export lost its duties: held (R10)
+    held = directory.sync(bundle)
+    assert held.status == "held"
+    store = Store(url)
+    try:
+        client = TestClient(create_app(store, Settings(), lambda: TODAY))
+        org = {"Authorization": f"Bearer {access.add_token(store, 'o', 'org-admin', [])}"}
+        reader = {"Authorization": f"Bearer {access.add_token(store, 'r', 'read-only', [])}"}
+        path = f"/api/v1/runs/{held.run_id}/approve"
+        assert client.post(path, headers=reader).status_code == 403
+        assert client.post(path).status_code == 401
+        done = client.post(path, headers=org)
+        assert done.status_code == 200, done.text
+        assert done.json()["status"] == "applied"
+        again = client.post(path, headers=org)
+        assert again.status_code == 409 and "approved already" in again.json()["detail"]
+        assert client.post("/api/v1/runs/999/approve", headers=org).status_code == 404
+        runs = client.get("/api/v1/runs", headers=org).json()["data"]
+        assert [r["status"] for r in runs] == ["applied", "held", "applied"]
+        shown = invoke("--db", url, "runs", "show", str(held.run_id), "--json")
+        assert "token o" in shown.out
+    finally:
+        store.dispose()
+
+
+def test_the_api_reads_postgresql_as_sqlite(db_url: str) -> None:
+    directory = Directory(db_url)
+    assert directory.sync(EXAMPLE_BUNDLE).status == "applied"
+    store = Store(db_url)
+    try:
+        token = access.add_token(store, "s", "school-admin", [OWN])
+        client = TestClient(create_app(store, Settings(), lambda: TODAY))
+        headers = {"Authorization": f"Bearer {token}"}
+        users = client.get("/api/v1/users", headers=headers, params={"limit": 500}).json()
+        assert users["data"] and all(
+            {s["school"] for s in u["schools"]} == {OWN} for u in users["data"]
+        )
+        lessons = client.get("/api/v1/lessons", headers=headers).json()["data"]
+        assert lessons and {x["school"] for x in lessons} == {OWN}
+    finally:
+        store.dispose()

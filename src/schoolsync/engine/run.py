@@ -336,7 +336,8 @@ def _apply(
             save_picture(conn, delta, run_id)
         finish_run(conn, run_id, plan.changes.counts())
         if approves is not None:
-            approval = {"approved_by_run": run_id, "approved_by": who(), "approved_at": now()}
+            by = approves.get("actor") or who()
+            approval = {"approved_by_run": run_id, "approved_by": by, "approved_at": now()}
             update_run_options(conn, approves["id"], {**approves["options"], **approval})
     return run_result(plan, "applied", run_id)
 
@@ -396,8 +397,10 @@ def approve(
     stage: StageCallback = _no_progress,
     wait: float = 0.0,
     on_commit: CommitCallback = _no_commit,
+    actor: str | None = None,
 ) -> RunResult:
     """Apply a held run on purpose (R10): the same export, planned again against the directory.
+    ``actor`` is who approves it, as recorded (default: this process's user).
 
     Everything is decided under the run lock, taken once: that the run is held and not yet
     approved, that its export is unchanged, and the run that applies it. Two approvals at once
@@ -456,7 +459,7 @@ def approve(
                 stage=stage,
                 source_format=source_format,
                 allow_mass_changes=True,
-                approves=run,
+                approves={**run, "actor": actor},
                 on_commit=on_commit,
             )
     if result.changes != run["summary"]:

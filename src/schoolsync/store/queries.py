@@ -12,6 +12,7 @@ from collections import defaultdict
 from collections.abc import Collection
 from datetime import date
 from typing import Any
+from zoneinfo import ZoneInfo
 
 import sqlalchemy as sa
 from sqlalchemy.engine import Connection
@@ -20,6 +21,7 @@ from schoolsync.domain.directory import is_open
 from schoolsync.store import schema as t
 
 Schools = frozenset[str] | None  # the school ids visible; None: all
+_STOCKHOLM = ZoneInfo("Europe/Stockholm")  # lessons are kept in Swedish wall-clock time
 
 
 def _iso(value: date | None) -> str | None:
@@ -62,9 +64,12 @@ def users_page(
     limit: int,
     after: str | None = None,
     only: str | None = None,
+    school: str | None = None,
+    status: str | None = None,
 ) -> list[dict[str, Any]]:
     """Users by id, each with their links (to the visible schools) and guardians, as ``export
-    --json`` shows a user; ``only``: just that user (if visible)."""
+    --json`` shows a user; ``only``: just that user (if visible); ``school``: those linked to
+    it; ``status``: ``active`` (an open link) or ``ended``."""
     u, ln = t.users.c, t.user_schools.c
     query = sa.select(t.users).order_by(u.id).limit(limit)
     if after is not None:
@@ -73,6 +78,13 @@ def users_page(
         query = query.where(u.id == only)
     if schools is not None:
         query = query.where(sa.exists().where(ln.user_id == u.id, ln.school_id.in_(schools)))
+    if school is not None:
+        query = query.where(sa.exists().where(ln.user_id == u.id, ln.school_id == school))
+    if status is not None:
+        linked = sa.exists().where(
+            ln.user_id == u.id, sa.or_(ln.end_date.is_(None), ln.end_date >= today)
+        )
+        query = query.where(linked if status == "active" else sa.not_(linked))
     rows = conn.execute(query).mappings().all()
     ids = [r["id"] for r in rows]
     names = _school_names(conn)
@@ -144,9 +156,12 @@ def groups_page(
     limit: int,
     after: str | None = None,
     only: str | None = None,
+    school: str | None = None,
+    status: str | None = None,
 ) -> list[dict[str, Any]]:
     """Classes (``kind`` class) or teaching groups (group) by id, with their students, teachers
-    (and a class's mentors) by signature, as ``export --json`` shows them."""
+    (and a class's mentors) by signature, as ``export --json`` shows them; ``school``: of that
+    school; ``status``: ``active`` or ``archived`` (judged on ``today``)."""
     g = t.groups.c
     query = sa.select(t.groups).where(g.kind == kind).order_by(g.id).limit(limit)
     if after is not None:
@@ -155,6 +170,11 @@ def groups_page(
         query = query.where(g.id == only)
     if schools is not None:
         query = query.where(g.school_id.in_(schools))
+    if school is not None:
+        query = query.where(g.school_id == school)
+    if status is not None:
+        current = sa.or_(g.end_date.is_(None), g.end_date >= today)
+        query = query.where(current if status == "active" else sa.not_(current))
     rows = conn.execute(query).mappings().all()
     names = _school_names(conn)
     members = _members(conn, [r["id"] for r in rows], today)
@@ -224,4 +244,105 @@ def runs_page(conn: Connection, limit: int, before: int | None = None) -> list[d
             "changes": row["summary"],
         }
         for row in conn.execute(query).mappings()
+    ]
+
+
+def memberships_page(
+    conn: Connection,
+    schools: Schools,
+    today: date,
+    limit: int,
+    after: str | None = None,
+    school: str | None = None,
+    group: str | None = None,
+) -> list[dict[str, Any]]:
+    """Who is in which class or group and when, by id: ``{id, group_id, user_id, role,
+    start_date, end_date, active}``, of the visible schools' classes and teaching groups."""
+    m, g = t.memberships.c, t.groups.c
+    query = (
+        sa.select(m.id, m.group_id, m.user_id, m.role, m.start_date, m.end_date)
+        .join(t.groups, g.id == m.group_id)
+        .where(g.kind.in_(("class", "group")))
+        .order_by(m.id)
+        .limit(limit)
+    )
+    if after is not None:
+        query = query.where(m.id > after)
+    if schools is not None:
+        query = query.where(g.school_id.in_(schools))
+    if school is not None:
+        query = query.where(g.school_id == school)
+    if group is not None:
+        query = query.where(m.group_id == group)
+    return [
+        {
+            "id": r.id,
+            "group_id": r.group_id,
+            "user_id": r.user_id,
+            "role": r.role,
+            "start_date": _iso(r.start_date),
+            "end_date": _iso(r.end_date),
+            "active": _active(r.start_date, r.end_date, today),
+        }
+        for r in conn.execute(query)
+    ]
+
+
+def lessons_page(
+    conn: Connection,
+    schools: Schools,
+    limit: int,
+    after: str | None = None,
+    school: str | None = None,
+    group: str | None = None,
+) -> list[dict[str, Any]]:
+    """Lessons tied to a group, by id, as ``export --json`` lists them (Swedish local times,
+    ISO with offset), each with its school and its group's id."""
+    ls, g = t.lessons.c, t.groups.c
+    klass = t.groups.alias("klass")
+    query = (
+        sa.select(
+            ls.id,
+            g.school_id,
+            g.name,
+            ls.group_id,
+            klass.c.name.label("class_name"),
+            ls.subject,
+            ls.teachers,
+            ls.start,
+            ls.end,
+            ls.room,
+            ls.cancelled,
+            ls.removed,
+        )
+        .join(t.groups, g.id == ls.group_id)
+        .outerjoin(klass, klass.c.id == ls.class_id)
+        .order_by(ls.id)
+        .limit(limit)
+    )
+    if after is not None:
+        query = query.where(ls.id > after)
+    if schools is not None:
+        query = query.where(g.school_id.in_(schools))
+    if school is not None:
+        query = query.where(g.school_id == school)
+    if group is not None:
+        query = query.where(ls.group_id == group)
+    names = _school_names(conn)
+    return [
+        {
+            "id": r.id,
+            "school": names[r.school_id],
+            "school_id": r.school_id,
+            "group": r.name,
+            "group_id": r.group_id,
+            "class": r.class_name,
+            "subject": r.subject,
+            "teachers": r.teachers,
+            "start": r.start.replace(tzinfo=_STOCKHOLM).isoformat(),
+            "end": r.end.replace(tzinfo=_STOCKHOLM).isoformat(),
+            "room": r.room,
+            "cancelled": bool(r.cancelled or r.removed),
+        }
+        for r in conn.execute(query)
     ]

@@ -17,7 +17,7 @@ import base64
 import binascii
 from collections.abc import Callable
 from datetime import date
-from typing import Annotated, Any
+from typing import Annotated, Any, Literal
 
 from fastapi import APIRouter, Depends, FastAPI, HTTPException, Query, Request
 from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
@@ -25,6 +25,8 @@ from pydantic import BaseModel
 
 from schoolsync import __version__
 from schoolsync.domain.settings import Settings
+from schoolsync.engine.run import approve
+from schoolsync.errors import ConflictError, NotFoundError, SchoolsyncError
 from schoolsync.store import queries
 from schoolsync.store.access import Access, access_of
 from schoolsync.store.db import Store
@@ -39,6 +41,12 @@ class Page(BaseModel):
 
 Limit = Annotated[int, Query(ge=1, le=500, description="Items per page.")]
 Cursor = Annotated[str | None, Query(description="The next_cursor of the page before.")]
+School = Annotated[str | None, Query(description="Only what belongs to this school (its id).")]
+UserStatus = Annotated[
+    Literal["active", "ended"] | None, Query(description="active: with a current school link.")
+]
+GroupStatus = Annotated[Literal["active", "archived"] | None, Query(description="On today.")]
+GroupId = Annotated[str | None, Query(description="Only of this class or group (its id).")]
 
 
 def _encode(value: str) -> str:
@@ -109,9 +117,18 @@ def create_app(store: Store, settings: Settings, today: Callable[[], date]) -> F
         return _page(rows, limit)
 
     @api.get("/users", response_model=Page, summary="Users, with their schools and guardians")
-    def users(who: Who, limit: Limit = 100, cursor: Cursor = None) -> Page:
+    def users(
+        who: Who,
+        limit: Limit = 100,
+        cursor: Cursor = None,
+        school: School = None,
+        status: UserStatus = None,
+    ) -> Page:
         with store.connect() as conn:
-            rows = queries.users_page(conn, who.schools, today(), limit + 1, _decode(cursor))
+            rows = queries.users_page(
+                conn, who.schools, today(), limit + 1, _decode(cursor), school=school,
+                status=status,
+            )  # fmt: skip
         return _page(rows, limit)
 
     @api.get("/users/{user_id}", summary="One user")
@@ -122,12 +139,20 @@ def create_app(store: Store, settings: Settings, today: Callable[[], date]) -> F
             raise HTTPException(404, "There is no such user.")
         return rows[0]
 
-    def groups_of(kind: str, who: Access, limit: int, cursor: str | None) -> Page:
+    def groups_of(
+        kind: str,
+        who: Access,
+        limit: int,
+        cursor: str | None,
+        school: str | None,
+        status: str | None,
+    ) -> Page:
         lead = settings.sync.visibility_lead_days
         with store.connect() as conn:
             rows = queries.groups_page(
-                conn, who.schools, kind, today(), lead, limit + 1, _decode(cursor)
-            )
+                conn, who.schools, kind, today(), lead, limit + 1, _decode(cursor),
+                school=school, status=status,
+            )  # fmt: skip
         return _page(rows, limit)
 
     def group_of(kind: str, who: Access, group_id: str) -> dict[str, Any]:
@@ -139,20 +164,74 @@ def create_app(store: Store, settings: Settings, today: Callable[[], date]) -> F
         return rows[0]
 
     @api.get("/classes", response_model=Page, summary="Classes, with students and teachers")
-    def classes(who: Who, limit: Limit = 100, cursor: Cursor = None) -> Page:
-        return groups_of("class", who, limit, cursor)
+    def classes(
+        who: Who,
+        limit: Limit = 100,
+        cursor: Cursor = None,
+        school: School = None,
+        status: GroupStatus = None,
+    ) -> Page:
+        return groups_of("class", who, limit, cursor, school, status)
 
     @api.get("/classes/{class_id}", summary="One class")
     def one_class(who: Who, class_id: str) -> dict[str, Any]:
         return group_of("class", who, class_id)
 
     @api.get("/groups", response_model=Page, summary="Teaching groups")
-    def groups(who: Who, limit: Limit = 100, cursor: Cursor = None) -> Page:
-        return groups_of("group", who, limit, cursor)
+    def groups(
+        who: Who,
+        limit: Limit = 100,
+        cursor: Cursor = None,
+        school: School = None,
+        status: GroupStatus = None,
+    ) -> Page:
+        return groups_of("group", who, limit, cursor, school, status)
 
     @api.get("/groups/{group_id}", summary="One teaching group")
     def one_group(who: Who, group_id: str) -> dict[str, Any]:
         return group_of("group", who, group_id)
+
+    @api.get("/memberships", response_model=Page, summary="Who is in which class or group")
+    def memberships(
+        who: Who,
+        limit: Limit = 100,
+        cursor: Cursor = None,
+        school: School = None,
+        group: GroupId = None,
+    ) -> Page:
+        with store.connect() as conn:
+            rows = queries.memberships_page(
+                conn, who.schools, today(), limit + 1, _decode(cursor), school, group
+            )
+        return _page(rows, limit)
+
+    @api.get("/lessons", response_model=Page, summary="Lessons tied to a group")
+    def lessons(
+        who: Who,
+        limit: Limit = 100,
+        cursor: Cursor = None,
+        school: School = None,
+        group: GroupId = None,
+    ) -> Page:
+        with store.connect() as conn:
+            rows = queries.lessons_page(
+                conn, who.schools, limit + 1, _decode(cursor), school, group
+            )
+        return _page(rows, limit)
+
+    @api.post("/runs/{run_id}/approve", summary="Apply a held run (org-admin)")
+    def approve_run(who: Who, run_id: int) -> dict[str, Any]:
+        if not who.may_approve:
+            raise HTTPException(403, "Only an org-admin token may approve a held run.")
+        try:
+            result = approve(store, run_id, settings, today(), actor=f"token {who.name}")
+        except NotFoundError as exc:
+            raise HTTPException(404, exc.message) from exc
+        except ConflictError as exc:
+            raise HTTPException(409, f"{exc.message} {exc.hint}".strip()) from exc
+        except SchoolsyncError as exc:  # the export cannot be read, the directory is busy, ...
+            raise HTTPException(503, f"{exc.message} {exc.hint}".strip()) from exc
+        return result.as_report()
 
     @api.get("/runs", response_model=Page, summary="Runs, newest first")
     def runs(who: Who, limit: Limit = 100, cursor: Cursor = None) -> Page:
