@@ -13,8 +13,6 @@ token add``).
 
 from __future__ import annotations
 
-import base64
-import binascii
 from collections.abc import Callable
 from datetime import date
 from typing import Annotated, Any, Literal
@@ -40,7 +38,13 @@ class Page(BaseModel):
 
 
 Limit = Annotated[int, Query(ge=1, le=500, description="Items per page.")]
-Cursor = Annotated[str | None, Query(description="The next_cursor of the page before.")]
+Cursor = Annotated[
+    str | None,
+    Query(description="The next_cursor of the page before.", pattern=r"^[A-Za-z0-9_.:-]{1,200}$"),
+]
+RunCursor = Annotated[
+    str | None, Query(description="The next_cursor of the page before.", pattern=r"^[0-9]{1,18}$")
+]
 School = Annotated[str | None, Query(description="Only what belongs to this school (its id).")]
 UserStatus = Annotated[
     Literal["active", "ended"] | None, Query(description="active: with a current school link.")
@@ -49,28 +53,31 @@ GroupStatus = Annotated[Literal["active", "archived"] | None, Query(description=
 GroupId = Annotated[str | None, Query(description="Only of this class or group (its id).")]
 
 
-def _encode(value: str) -> str:
-    return base64.urlsafe_b64encode(value.encode()).decode().rstrip("=")
-
-
 def _decode(cursor: str | None) -> str | None:
-    if cursor is None:
-        return None
-    try:
-        padded = (cursor + "=" * (-len(cursor) % 4)).encode("ascii")
-        value = base64.b64decode(padded, altchars=b"-_", validate=True).decode()
-    except (binascii.Error, UnicodeError, ValueError) as exc:
-        raise HTTPException(400, "The cursor is not one this API gave.") from exc
-    if not value:
-        raise HTTPException(400, "The cursor is not one this API gave.")
-    return value
+    """A cursor's position: the id after which the page begins (the last id of the page
+    before; any text of the cursor's alphabet is a position)."""
+    return cursor
 
 
 def _page(items: list[dict[str, Any]], limit: int) -> Page:
-    """A page of ``limit`` items read as ``limit + 1``: the extra one says more follow."""
+    """A page of ``limit`` items read as ``limit + 1``: the extra one says more follow; the
+    next cursor is the page's last id."""
     more = len(items) > limit
     items = items[:limit]
-    return Page(data=items, next_cursor=_encode(str(items[-1]["id"])) if more else None)
+    return Page(data=items, next_cursor=str(items[-1]["id"]) if more else None)
+
+
+class Problem(BaseModel):
+    """Why a request was refused."""
+
+    detail: str
+
+
+_PROBLEMS: dict[int | str, dict[str, Any]] = {
+    401: {"model": Problem, "description": "No valid bearer token."},
+    403: {"model": Problem, "description": "The token's role may not do this."},
+    404: {"model": Problem, "description": "No such object (or another school's)."},
+}
 
 
 _bearer = HTTPBearer(auto_error=False)
@@ -108,7 +115,7 @@ def create_app(store: Store, settings: Settings, today: Callable[[], date]) -> F
         redoc_url=None,
     )
     app.state.store = store
-    api = APIRouter(prefix="/api/v1")
+    api = APIRouter(prefix="/api/v1", responses=_PROBLEMS)
 
     @api.get("/schools", response_model=Page, summary="Schools")
     def schools(who: Who, limit: Limit = 100, cursor: Cursor = None) -> Page:
@@ -219,7 +226,17 @@ def create_app(store: Store, settings: Settings, today: Callable[[], date]) -> F
             )
         return _page(rows, limit)
 
-    @api.post("/runs/{run_id}/approve", summary="Apply a held run (org-admin)")
+    @api.post(
+        "/runs/{run_id}/approve",
+        summary="Apply a held run (org-admin)",
+        responses={
+            409: {"model": Problem, "description": "Not held, approved already, or changed."},
+            503: {
+                "model": Problem,
+                "description": "The export cannot be read, or a run holds the directory.",
+            },
+        },
+    )
     def approve_run(who: Who, run_id: int) -> dict[str, Any]:
         if not who.may_approve:
             raise HTTPException(403, "Only an org-admin token may approve a held run.")
@@ -234,14 +251,11 @@ def create_app(store: Store, settings: Settings, today: Callable[[], date]) -> F
         return result.as_report()
 
     @api.get("/runs", response_model=Page, summary="Runs, newest first")
-    def runs(who: Who, limit: Limit = 100, cursor: Cursor = None) -> Page:
+    def runs(who: Who, limit: Limit = 100, cursor: RunCursor = None) -> Page:
         if who.schools is not None:
             raise HTTPException(403, "Runs concern every school: an org-wide token is needed.")
-        before = _decode(cursor)
-        if before is not None and not before.isdigit():
-            raise HTTPException(400, "The cursor is not one this API gave.")
         with store.connect() as conn:
-            rows = queries.runs_page(conn, limit + 1, int(before) if before else None)
+            rows = queries.runs_page(conn, limit + 1, int(cursor) if cursor else None)
         return _page(rows, limit)
 
     app.include_router(api)
