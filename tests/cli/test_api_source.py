@@ -11,6 +11,7 @@ import copy
 import json
 from collections.abc import Iterator
 from dataclasses import dataclass, field
+from datetime import date
 from pathlib import Path
 from typing import Any
 
@@ -609,3 +610,34 @@ def test_withheld_contact_details_change_no_one(make_api: Any) -> None:
     assert result["status"] == "applied"
     assert result["changes"]["users"] == {"created": 0, "updated": 0, "ended": 0, "reactivated": 0}
     assert reader.export() == before
+
+
+def test_approving_a_held_api_run_the_service_cannot_read_is_409_and_records_nothing(
+    make_api: Any,
+) -> None:
+    from fastapi.testclient import TestClient
+
+    from schoolsync.domain.settings import Settings
+    from schoolsync.store import access
+    from schoolsync.store.db import Store
+    from schoolsync.web.api import create_app
+
+    reader = make_api()
+    assert reader.sync().code == 0
+    reader.provider.forbidden = {"duties"}
+    held = json.loads(reader.sync("--json").out)
+    assert held["status"] == "held"
+    store = Store(reader.db)
+    try:
+        token = access.add_token(store, "ops", "org-admin", [])
+        client = TestClient(create_app(store, Settings(), lambda: date(2025, 10, 15)))
+        answer = client.post(
+            f"/api/v1/runs/{held['run_id']}/approve", headers={"Authorization": f"Bearer {token}"}
+        )
+        assert answer.status_code == 409  # no [ss12000] settings in this service
+        assert answer.json()["detail"].startswith("Reading an SS 12000 API needs")
+        assert CLIENT_SECRET not in answer.text
+    finally:
+        store.dispose()
+    runs = json.loads(reader.run("runs", "--json").out)
+    assert [r["status"] for r in runs] == ["held", "applied"]  # no failed run for it

@@ -276,3 +276,31 @@ def test_the_api_reads_postgresql_as_sqlite(db_url: str) -> None:
         assert lessons and {x["school"] for x in lessons} == {OWN}
     finally:
         store.dispose()
+
+
+def test_a_school_admin_learns_nothing_of_other_schools_through_filters(
+    served: dict[str, Any],
+) -> None:
+    export = served["export"]
+    other = next(s["id"] for s in export["schools"] if s["name"] == OTHER)
+    assert every(served, "/users", "school-admin", school=other) == []
+    assert every(served, "/classes", "school-admin", school=other) == []
+    assert every(served, "/lessons", "school-admin", school=other) == []
+    # a user's status is judged on the links the token may see
+    for user in every(served, "/users", "school-admin"):
+        own_open = [
+            s
+            for s in user["schools"]
+            if s["end_date"] is None or s["end_date"] >= TODAY.isoformat()
+        ]
+        assert user["status"] == ("active" if own_open else "ended")
+
+
+def test_hostile_ids_and_numbers_are_refused_not_crashed(served: dict[str, Any]) -> None:
+    for path in ("/users/a%00b", "/classes/%00", "/groups/x%00"):
+        assert get(served, path).status_code == 422
+    assert get(served, "/users", school="a\x00b").status_code == 422
+    assert get(served, "/runs", cursor=str(2**31)).status_code == 422
+    org = {"Authorization": f"Bearer {served['tokens']['org-admin']}"}
+    big = served["client"].post(f"/api/v1/runs/{2**63}/approve", headers=org)
+    assert big.status_code == 422

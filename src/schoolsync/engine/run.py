@@ -431,8 +431,10 @@ def approve(
         source_format = options.get("format")
         with gc_paused(), ExitStack() as stack:
             # An API is read again (into a temporary folder): approving needs the same read.
+            # An approval that cannot read its export again is not a sync that failed: it is
+            # not recorded as one (the caller is told).
             local, deltas = _localise(
-                store, paths, settings, today, started, stage, False, 0.0, stack
+                store, paths, settings, today, started, stage, True, 0.0, stack
             )
             if fingerprint(local) != options.get("fingerprint"):
                 raise ConflictError(

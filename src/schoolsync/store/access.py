@@ -18,7 +18,7 @@ import sqlalchemy as sa
 
 from schoolsync.errors import ConflictError, NotFoundError, SchoolsyncError
 from schoolsync.store import schema as t
-from schoolsync.store.db import Store
+from schoolsync.store.db import BUSY_TIMEOUT_MS, Store
 
 ROLES = ("org-admin", "school-admin", "read-only")
 _PREFIX = "ss_"  # so a token is recognised in a secret scanner's findings
@@ -89,8 +89,9 @@ def add_token(store: Store, name: str, role: str, schools: list[str]) -> str:
     with store.transaction("adding a token") as conn:
         if conn.execute(sa.select(c.id).where(c.name == name)).first() is not None:
             raise ConflictError(
-                f"A token named {name!r} exists already.",
-                "Choose another name, or revoke it first: schoolsync admin token revoke NAME",
+                f"A token named {name!r} exists already (a revoked token keeps its name, for "
+                f"the record).",
+                "Choose another name.",
             )
         conn.execute(
             sa.insert(t.api_tokens).values(
@@ -142,6 +143,27 @@ def revoke_token(store: Store, name: str) -> None:
             )
 
 
+def _touch(store: Store, token_id: int, now: datetime) -> None:
+    """Record a token's use without waiting for a writer: while a sync holds the directory the
+    write is given up at once (the next request records it)."""
+    c = t.api_tokens.c
+    try:
+        with store.transaction("recording a token's use") as conn:
+            if store.is_sqlite:
+                conn.exec_driver_sql("PRAGMA busy_timeout=0")
+            else:
+                conn.exec_driver_sql("SET LOCAL lock_timeout = '50ms'")
+            try:
+                conn.execute(
+                    sa.update(t.api_tokens).where(c.id == token_id).values(last_used_at=now)
+                )
+            finally:
+                if store.is_sqlite:
+                    conn.exec_driver_sql(f"PRAGMA busy_timeout={BUSY_TIMEOUT_MS}")
+    except SchoolsyncError:
+        pass
+
+
 def access_of(store: Store, token: str) -> Access | None:
     """What a presented token may do; None when it is unknown or revoked. Its last use is
     recorded (at most once a minute, and never waiting for a writer: a sync may hold the
@@ -160,10 +182,6 @@ def access_of(store: Store, token: str) -> Access | None:
     if last is not None and last.tzinfo is None:
         last = last.replace(tzinfo=UTC)
     if last is None or now - last >= _TOUCH_EVERY:
-        try:
-            with store.transaction("recording a token's use") as conn:
-                conn.execute(sa.update(t.api_tokens).where(c.id == row.id).values(last_used_at=now))
-        except SchoolsyncError:
-            pass  # the directory is busy (a sync writing): the next request records it
+        _touch(store, row.id, now)
     schools = frozenset(row.schools) if row.role == "school-admin" else None
     return Access(row.name, row.role, schools)

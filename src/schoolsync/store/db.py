@@ -89,12 +89,15 @@ SQLITE_CACHE_KIB = 65536
 """The SQLite page cache of each connection, in KiB."""
 
 
+BUSY_TIMEOUT_MS = 30_000  # how long SQLite waits for another writer before it gives up
+
+
 def _sqlite_pragmas(dbapi_conn: Any, _record: Any) -> None:
     cur = dbapi_conn.cursor()
     cur.execute("PRAGMA foreign_keys=ON")
     cur.execute("PRAGMA journal_mode=WAL")
     cur.execute("PRAGMA synchronous=NORMAL")
-    cur.execute("PRAGMA busy_timeout=30000")
+    cur.execute(f"PRAGMA busy_timeout={BUSY_TIMEOUT_MS}")
     # 64 MiB of page cache instead of SQLite's 2 MiB: a big run's index and key lookups then
     # stay in memory instead of going to the file system for every page (a large first sync
     # spends a third less time writing). Pages are only held as they are read.

@@ -76,13 +76,16 @@ def users_page(
         query = query.where(u.id > after)
     if only is not None:
         query = query.where(u.id == only)
+    if school is not None and schools is not None and school not in schools:
+        return []  # another school's: as if it were not there
+    visible = ln.school_id.in_(schools) if schools is not None else sa.true()
     if schools is not None:
-        query = query.where(sa.exists().where(ln.user_id == u.id, ln.school_id.in_(schools)))
+        query = query.where(sa.exists().where(ln.user_id == u.id, visible))
     if school is not None:
         query = query.where(sa.exists().where(ln.user_id == u.id, ln.school_id == school))
-    if status is not None:
+    if status is not None:  # judged on the links the caller may see, as ``status`` is
         linked = sa.exists().where(
-            ln.user_id == u.id, sa.or_(ln.end_date.is_(None), ln.end_date >= today)
+            ln.user_id == u.id, visible, sa.or_(ln.end_date.is_(None), ln.end_date >= today)
         )
         query = query.where(linked if status == "active" else sa.not_(linked))
     rows = conn.execute(query).mappings().all()
@@ -91,10 +94,10 @@ def users_page(
     links: dict[str, list[dict[str, Any]]] = defaultdict(list)
     open_link: set[str] = set()
     for link in conn.execute(sa.select(t.user_schools).where(ln.user_id.in_(ids))).mappings():
+        if schools is not None and link["school_id"] not in schools:
+            continue  # another school's link: not shown, and not counted in the status
         if is_open(link["end_date"], today):
             open_link.add(link["user_id"])
-        if schools is not None and link["school_id"] not in schools:
-            continue
         links[link["user_id"]].append(
             {
                 "school": names[link["school_id"]],
@@ -118,6 +121,7 @@ def users_page(
             "status": "active" if r["id"] in open_link else "ended",
             "schools": sorted(links[r["id"]], key=lambda x: (x["school"], x["role"])),
             "guardians": guardians.get(r["id"], []),
+            **({"merged_into": r["merged_into"]} if r["merged_into"] else {}),
         }
         for r in rows
     ]
@@ -322,10 +326,11 @@ def lessons_page(
     )
     if after is not None:
         query = query.where(ls.id > after)
+    # A tied lesson's school is its group's (the tie sets both), held on the lesson itself.
     if schools is not None:
-        query = query.where(g.school_id.in_(schools))
+        query = query.where(ls.school_id.in_(schools))
     if school is not None:
-        query = query.where(g.school_id == school)
+        query = query.where(ls.school_id == school)
     if group is not None:
         query = query.where(ls.group_id == group)
     names = _school_names(conn)

@@ -18,13 +18,22 @@ from datetime import date
 from typing import Annotated, Any, Literal
 
 from fastapi import APIRouter, Depends, FastAPI, HTTPException, Query, Request
+from fastapi import Path as FastPath
+from fastapi.responses import JSONResponse
 from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
 from pydantic import BaseModel
 
 from schoolsync import __version__
 from schoolsync.domain.settings import Settings
 from schoolsync.engine.run import approve
-from schoolsync.errors import ConflictError, NotFoundError, SchoolsyncError
+from schoolsync.errors import (
+    ConfigError,
+    ConflictError,
+    DirectoryBusyError,
+    InputError,
+    NotFoundError,
+    SchoolsyncError,
+)
 from schoolsync.store import queries
 from schoolsync.store.access import Access, access_of
 from schoolsync.store.db import Store
@@ -42,15 +51,23 @@ Cursor = Annotated[
     str | None,
     Query(description="The next_cursor of the page before.", pattern=r"^[A-Za-z0-9_.:-]{1,200}$"),
 ]
+_MAX_RUN = 2**31 - 1  # run ids are a database's INTEGER
 RunCursor = Annotated[
-    str | None, Query(description="The next_cursor of the page before.", pattern=r"^[0-9]{1,18}$")
+    int | None, Query(description="The next_cursor of the page before.", ge=1, le=_MAX_RUN)
 ]
-School = Annotated[str | None, Query(description="Only what belongs to this school (its id).")]
+_ID = r"^[A-Za-z0-9_.:-]{1,200}$"  # the directory's ids (uuids), and the cursors made of them
+Id = Annotated[str, FastPath(description="The object's id.", pattern=_ID)]
+RunId = Annotated[int, FastPath(description="The run's number.", ge=1, le=_MAX_RUN)]
+School = Annotated[
+    str | None, Query(description="Only what belongs to this school (its id).", pattern=_ID)
+]
 UserStatus = Annotated[
     Literal["active", "ended"] | None, Query(description="active: with a current school link.")
 ]
 GroupStatus = Annotated[Literal["active", "archived"] | None, Query(description="On today.")]
-GroupId = Annotated[str | None, Query(description="Only of this class or group (its id).")]
+GroupId = Annotated[
+    str | None, Query(description="Only of this class or group (its id).", pattern=_ID)
+]
 
 
 def _decode(cursor: str | None) -> str | None:
@@ -77,6 +94,7 @@ _PROBLEMS: dict[int | str, dict[str, Any]] = {
     401: {"model": Problem, "description": "No valid bearer token."},
     403: {"model": Problem, "description": "The token's role may not do this."},
     404: {"model": Problem, "description": "No such object (or another school's)."},
+    503: {"model": Problem, "description": "The directory could not be read just now."},
 }
 
 
@@ -139,7 +157,7 @@ def create_app(store: Store, settings: Settings, today: Callable[[], date]) -> F
         return _page(rows, limit)
 
     @api.get("/users/{user_id}", summary="One user")
-    def user(who: Who, user_id: str) -> dict[str, Any]:
+    def user(who: Who, user_id: Id) -> dict[str, Any]:
         with store.connect() as conn:
             rows = queries.users_page(conn, who.schools, today(), 1, only=user_id)
         if not rows:
@@ -181,7 +199,7 @@ def create_app(store: Store, settings: Settings, today: Callable[[], date]) -> F
         return groups_of("class", who, limit, cursor, school, status)
 
     @api.get("/classes/{class_id}", summary="One class")
-    def one_class(who: Who, class_id: str) -> dict[str, Any]:
+    def one_class(who: Who, class_id: Id) -> dict[str, Any]:
         return group_of("class", who, class_id)
 
     @api.get("/groups", response_model=Page, summary="Teaching groups")
@@ -195,7 +213,7 @@ def create_app(store: Store, settings: Settings, today: Callable[[], date]) -> F
         return groups_of("group", who, limit, cursor, school, status)
 
     @api.get("/groups/{group_id}", summary="One teaching group")
-    def one_group(who: Who, group_id: str) -> dict[str, Any]:
+    def one_group(who: Who, group_id: Id) -> dict[str, Any]:
         return group_of("group", who, group_id)
 
     @api.get("/memberships", response_model=Page, summary="Who is in which class or group")
@@ -230,24 +248,31 @@ def create_app(store: Store, settings: Settings, today: Callable[[], date]) -> F
         "/runs/{run_id}/approve",
         summary="Apply a held run (org-admin)",
         responses={
-            409: {"model": Problem, "description": "Not held, approved already, or changed."},
+            409: {
+                "model": Problem,
+                "description": "Not held, approved already, changed, or its export cannot be "
+                "read with the service's settings.",
+            },
             503: {
                 "model": Problem,
                 "description": "The export cannot be read, or a run holds the directory.",
             },
         },
     )
-    def approve_run(who: Who, run_id: int) -> dict[str, Any]:
+    def approve_run(who: Who, run_id: RunId) -> dict[str, Any]:
         if not who.may_approve:
             raise HTTPException(403, "Only an org-admin token may approve a held run.")
         try:
             result = approve(store, run_id, settings, today(), actor=f"token {who.name}")
         except NotFoundError as exc:
             raise HTTPException(404, exc.message) from exc
-        except ConflictError as exc:
-            raise HTTPException(409, f"{exc.message} {exc.hint}".strip()) from exc
-        except SchoolsyncError as exc:  # the export cannot be read, the directory is busy, ...
-            raise HTTPException(503, f"{exc.message} {exc.hint}".strip()) from exc
+        except (ConflictError, ConfigError, InputError) as exc:  # asking again will not help
+            raise HTTPException(409, exc.message) from exc
+        except DirectoryBusyError as exc:
+            raise HTTPException(
+                503, "Another run holds the directory; ask again when it is done.",
+                headers={"Retry-After": "60"},
+            ) from exc  # fmt: skip
         return result.as_report()
 
     @api.get("/runs", response_model=Page, summary="Runs, newest first")
@@ -255,8 +280,19 @@ def create_app(store: Store, settings: Settings, today: Callable[[], date]) -> F
         if who.schools is not None:
             raise HTTPException(403, "Runs concern every school: an org-wide token is needed.")
         with store.connect() as conn:
-            rows = queries.runs_page(conn, limit + 1, int(cursor) if cursor else None)
+            rows = queries.runs_page(conn, limit + 1, cursor)
         return _page(rows, limit)
 
     app.include_router(api)
+
+    @app.exception_handler(SchoolsyncError)
+    def _refused(_request: Request, exc: SchoolsyncError) -> JSONResponse:
+        """The directory could not be read (or is busy): a sentence, never the database's
+        address or a traceback."""
+        return JSONResponse(
+            {"detail": "The directory could not be read just now; ask again shortly."},
+            status_code=503,
+            headers={"Retry-After": "30"},
+        )
+
     return app
