@@ -304,3 +304,20 @@ def test_hostile_ids_and_numbers_are_refused_not_crashed(served: dict[str, Any])
     org = {"Authorization": f"Bearer {served['tokens']['org-admin']}"}
     big = served["client"].post(f"/api/v1/runs/{2**63}/approve", headers=org)
     assert big.status_code == 422
+
+
+def test_a_run_and_its_issues(served: dict[str, Any]) -> None:
+    runs = every(served, "/runs")
+    run_id = runs[0]["id"]
+    one = get(served, f"/runs/{run_id}").json()
+    assert one["status"] == "applied" and one["sources"][0]["format"] == "ss12000"
+    assert get(served, "/runs/999").status_code == 404
+    assert get(served, f"/runs/{run_id}", "school-admin").status_code == 403
+    issues = every(served, "/issues", limit=2)
+    shown = json.loads(invoke("--db", served["url"], "runs", "show", run_id, "--json").out)
+    assert [(i["code"], i["message"]) for i in issues] == [
+        (i["code"], i["message"]) for i in shown["issues"]
+    ]
+    assert "protected-identity-excluded" in {i["code"] for i in issues}
+    assert every(served, "/issues", run=999) == []
+    assert get(served, "/issues", "school-admin").status_code == 403

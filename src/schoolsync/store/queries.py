@@ -231,12 +231,17 @@ def _members(
     return out
 
 
-def runs_page(conn: Connection, limit: int, before: int | None = None) -> list[dict[str, Any]]:
-    """Runs, newest first: ``{id, kind, status, started_at, finished_at, today, changes}``."""
+def runs_page(
+    conn: Connection, limit: int, before: int | None = None, only: int | None = None
+) -> list[dict[str, Any]]:
+    """Runs, newest first: ``{id, kind, status, started_at, finished_at, today, changes,
+    sources}``; ``only``: just that run."""
     r = t.runs.c
     query = sa.select(t.runs).order_by(r.id.desc()).limit(limit)
     if before is not None:
         query = query.where(r.id < before)
+    if only is not None:
+        query = query.where(r.id == only)
     return [
         {
             "id": str(row["id"]),
@@ -246,9 +251,35 @@ def runs_page(conn: Connection, limit: int, before: int | None = None) -> list[d
             "finished_at": row["finished_at"].isoformat() if row["finished_at"] else None,
             "today": _iso(row["today"]),
             "changes": row["summary"],
+            "sources": row["sources"],
         }
         for row in conn.execute(query).mappings()
     ]
+
+
+def issues_page(
+    conn: Connection, run_id: int, limit: int, after: int | None = None
+) -> list[dict[str, Any]]:
+    """A run's issues in the order they were written: ``{id, code, severity, rule, subject,
+    message}`` (messages never name a protected person: R11, as written)."""
+    i = t.run_issues.c
+    query = (
+        sa.select(i.id, i.code, i.severity, i.rule, i.subject, i.message)
+        .where(i.run_id == run_id)
+        .order_by(i.id)
+        .limit(limit)
+    )
+    if after is not None:
+        query = query.where(i.id > after)
+    return [dict(row) for row in conn.execute(query).mappings()]
+
+
+def last_sync_run(conn: Connection) -> int | None:
+    """The newest sync run that was applied or held (the one whose issues stand)."""
+    r = t.runs.c
+    return conn.execute(
+        sa.select(sa.func.max(r.id)).where(r.kind == "sync", r.status.in_(("applied", "held")))
+    ).scalar()
 
 
 def memberships_page(

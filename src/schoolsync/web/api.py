@@ -135,6 +135,11 @@ def create_app(store: Store, settings: Settings, today: Callable[[], date]) -> F
     app.state.store = store
     api = APIRouter(prefix="/api/v1", responses=_PROBLEMS)
 
+    def org_wide(who: Access) -> None:
+        """Runs and their issues concern every school: not for a school-admin's token."""
+        if who.schools is not None:
+            raise HTTPException(403, "Runs concern every school: an org-wide token is needed.")
+
     @api.get("/schools", response_model=Page, summary="Schools")
     def schools(who: Who, limit: Limit = 100, cursor: Cursor = None) -> Page:
         with store.connect() as conn:
@@ -275,10 +280,31 @@ def create_app(store: Store, settings: Settings, today: Callable[[], date]) -> F
             ) from exc  # fmt: skip
         return result.as_report()
 
+    @api.get("/runs/{run_id}", summary="One run: its verdict, changes and sources")
+    def one_run(who: Who, run_id: RunId) -> dict[str, Any]:
+        org_wide(who)
+        with store.connect() as conn:
+            rows = queries.runs_page(conn, 1, only=run_id)
+        if not rows:
+            raise HTTPException(404, "There is no such run.")
+        return rows[0]
+
+    @api.get("/issues", response_model=Page, summary="A run's issues (default: the last sync's)")
+    def issues(
+        who: Who,
+        limit: Limit = 100,
+        cursor: RunCursor = None,
+        run: Annotated[int | None, Query(ge=1, le=_MAX_RUN, description="The run.")] = None,
+    ) -> Page:
+        org_wide(who)
+        with store.connect() as conn:
+            run_id = run if run is not None else queries.last_sync_run(conn)
+            rows = queries.issues_page(conn, run_id, limit + 1, cursor) if run_id else []
+        return _page(rows, limit)
+
     @api.get("/runs", response_model=Page, summary="Runs, newest first")
     def runs(who: Who, limit: Limit = 100, cursor: RunCursor = None) -> Page:
-        if who.schools is not None:
-            raise HTTPException(403, "Runs concern every school: an org-wide token is needed.")
+        org_wide(who)
         with store.connect() as conn:
             rows = queries.runs_page(conn, limit + 1, cursor)
         return _page(rows, limit)
