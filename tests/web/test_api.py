@@ -321,3 +321,36 @@ def test_a_run_and_its_issues(served: dict[str, Any]) -> None:
     assert "protected-identity-excluded" in {i["code"] for i in issues}
     assert every(served, "/issues", run=999) == []
     assert get(served, "/issues", "school-admin").status_code == 403
+
+
+def test_updated_since_gives_what_later_runs_changed(tmp_path: Path) -> None:
+    url = f"sqlite:///{tmp_path / 'd.db'}"
+    directory = Directory(url)
+    assert directory.sync(EXAMPLE_BUNDLE).status == "applied"
+    store = Store(url)
+    try:
+        client = TestClient(create_app(store, Settings(), lambda: TODAY))
+        headers = {"Authorization": f"Bearer {access.add_token(store, 'o', 'org-admin', [])}"}
+
+        def ids(path: str, **params: Any) -> list[str]:
+            answer = client.get(f"/api/v1{path}", headers=headers, params={"limit": 500, **params})
+            assert answer.status_code == 200, answer.text
+            return [x["id"] for x in answer.json()["data"]]
+
+        first = client.get("/api/v1/runs", headers=headers).json()["data"][0]
+        since = first["finished_at"]
+        everyone = directory.export()["users"]
+        assert ids("/users", updated_since=first["started_at"]) == sorted(u["id"] for u in everyone)
+        edited = next(u for u in everyone if u["email"])
+        done = invoke(
+            "--db", url, "user", "edit", edited["civic_no"], "--email", "ny@exempel.invalid"
+        )
+        assert done.code == 0, done.err
+        assert ids("/users", updated_since=since) == [edited["id"]]
+        for path in ("/classes", "/groups", "/memberships", "/lessons"):
+            assert ids(path, updated_since=since) == []
+        assert ids("/lessons", updated_since=first["started_at"])  # the first run made them
+        naive = since.split("+")[0]  # without an offset: UTC, as the runs' times are kept
+        assert ids("/users", updated_since=naive) == [edited["id"]]
+    finally:
+        store.dispose()

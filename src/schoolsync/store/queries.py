@@ -10,7 +10,7 @@ from __future__ import annotations
 
 from collections import defaultdict
 from collections.abc import Collection
-from datetime import date
+from datetime import date, datetime
 from typing import Any
 from zoneinfo import ZoneInfo
 
@@ -30,6 +30,12 @@ def _iso(value: date | None) -> str | None:
 
 def _active(start: date | None, end: date | None, today: date) -> bool:
     return (start is None or start <= today) and is_open(end, today)
+
+
+def _changed_since(table: sa.Table, since: datetime) -> sa.ColumnElement[bool]:
+    """Rows of ``table`` a run that began at or after ``since`` created or changed."""
+    recent = sa.select(t.runs.c.id).where(t.runs.c.started_at >= since)
+    return sa.or_(table.c.created_run_id.in_(recent), table.c.updated_run_id.in_(recent))
 
 
 def _school_names(conn: Connection) -> dict[str, str]:
@@ -66,6 +72,7 @@ def users_page(
     only: str | None = None,
     school: str | None = None,
     status: str | None = None,
+    since: datetime | None = None,
 ) -> list[dict[str, Any]]:
     """Users by id, each with their links (to the visible schools) and guardians, as ``export
     --json`` shows a user; ``only``: just that user (if visible); ``school``: those linked to
@@ -83,6 +90,15 @@ def users_page(
         query = query.where(sa.exists().where(ln.user_id == u.id, visible))
     if school is not None:
         query = query.where(sa.exists().where(ln.user_id == u.id, ln.school_id == school))
+    if since is not None:  # the user, or one of their links the caller may see
+        query = query.where(
+            sa.or_(
+                _changed_since(t.users, since),
+                sa.exists().where(
+                    ln.user_id == u.id, visible, _changed_since(t.user_schools, since)
+                ),
+            )
+        )
     if status is not None:  # judged on the links the caller may see, as ``status`` is
         linked = sa.exists().where(
             ln.user_id == u.id, visible, sa.or_(ln.end_date.is_(None), ln.end_date >= today)
@@ -162,6 +178,7 @@ def groups_page(
     only: str | None = None,
     school: str | None = None,
     status: str | None = None,
+    since: datetime | None = None,
 ) -> list[dict[str, Any]]:
     """Classes (``kind`` class) or teaching groups (group) by id, with their students, teachers
     (and a class's mentors) by signature, as ``export --json`` shows them; ``school``: of that
@@ -176,6 +193,14 @@ def groups_page(
         query = query.where(g.school_id.in_(schools))
     if school is not None:
         query = query.where(g.school_id == school)
+    if since is not None:  # the class or group, or one of its memberships
+        m = t.memberships.c
+        query = query.where(
+            sa.or_(
+                _changed_since(t.groups, since),
+                sa.exists().where(m.group_id == g.id, _changed_since(t.memberships, since)),
+            )
+        )
     if status is not None:
         current = sa.or_(g.end_date.is_(None), g.end_date >= today)
         query = query.where(current if status == "active" else sa.not_(current))
@@ -290,6 +315,7 @@ def memberships_page(
     after: str | None = None,
     school: str | None = None,
     group: str | None = None,
+    since: datetime | None = None,
 ) -> list[dict[str, Any]]:
     """Who is in which class or group and when, by id: ``{id, group_id, user_id, role,
     start_date, end_date, active}``, of the visible schools' classes and teaching groups."""
@@ -309,6 +335,8 @@ def memberships_page(
         query = query.where(g.school_id == school)
     if group is not None:
         query = query.where(m.group_id == group)
+    if since is not None:
+        query = query.where(_changed_since(t.memberships, since))
     return [
         {
             "id": r.id,
@@ -330,6 +358,7 @@ def lessons_page(
     after: str | None = None,
     school: str | None = None,
     group: str | None = None,
+    since: datetime | None = None,
 ) -> list[dict[str, Any]]:
     """Lessons tied to a group, by id, as ``export --json`` lists them (Swedish local times,
     ISO with offset), each with its school and its group's id."""
@@ -364,6 +393,8 @@ def lessons_page(
         query = query.where(ls.school_id == school)
     if group is not None:
         query = query.where(ls.group_id == group)
+    if since is not None:
+        query = query.where(_changed_since(t.lessons, since))
     names = _school_names(conn)
     return [
         {

@@ -14,7 +14,7 @@ token add``).
 from __future__ import annotations
 
 from collections.abc import Callable
-from datetime import date
+from datetime import UTC, date, datetime
 from typing import Annotated, Any, Literal
 
 from fastapi import APIRouter, Depends, FastAPI, HTTPException, Query, Request
@@ -65,6 +65,14 @@ UserStatus = Annotated[
     Literal["active", "ended"] | None, Query(description="active: with a current school link.")
 ]
 GroupStatus = Annotated[Literal["active", "archived"] | None, Query(description="On today.")]
+Since = Annotated[
+    datetime | None,
+    Query(
+        alias="updated_since",
+        description="Only what a run that began at or after this time created or changed "
+        "(ISO 8601; without an offset, UTC).",
+    ),
+]
 GroupId = Annotated[
     str | None, Query(description="Only of this class or group (its id).", pattern=_ID)
 ]
@@ -74,6 +82,13 @@ def _decode(cursor: str | None) -> str | None:
     """A cursor's position: the id after which the page begins (the last id of the page
     before; any text of the cursor's alphabet is a position)."""
     return cursor
+
+
+def _utc(when: datetime | None) -> datetime | None:
+    """A time to compare with the runs' (kept in UTC): one without an offset is taken as UTC."""
+    if when is None:
+        return None
+    return when.replace(tzinfo=UTC) if when.tzinfo is None else when.astimezone(UTC)
 
 
 def _page(items: list[dict[str, Any]], limit: int) -> Page:
@@ -153,11 +168,12 @@ def create_app(store: Store, settings: Settings, today: Callable[[], date]) -> F
         cursor: Cursor = None,
         school: School = None,
         status: UserStatus = None,
+        since: Since = None,
     ) -> Page:
         with store.connect() as conn:
             rows = queries.users_page(
                 conn, who.schools, today(), limit + 1, _decode(cursor), school=school,
-                status=status,
+                status=status, since=_utc(since),
             )  # fmt: skip
         return _page(rows, limit)
 
@@ -176,12 +192,13 @@ def create_app(store: Store, settings: Settings, today: Callable[[], date]) -> F
         cursor: str | None,
         school: str | None,
         status: str | None,
+        since: datetime | None,
     ) -> Page:
         lead = settings.sync.visibility_lead_days
         with store.connect() as conn:
             rows = queries.groups_page(
                 conn, who.schools, kind, today(), lead, limit + 1, _decode(cursor),
-                school=school, status=status,
+                school=school, status=status, since=_utc(since),
             )  # fmt: skip
         return _page(rows, limit)
 
@@ -200,8 +217,9 @@ def create_app(store: Store, settings: Settings, today: Callable[[], date]) -> F
         cursor: Cursor = None,
         school: School = None,
         status: GroupStatus = None,
+        since: Since = None,
     ) -> Page:
-        return groups_of("class", who, limit, cursor, school, status)
+        return groups_of("class", who, limit, cursor, school, status, since)
 
     @api.get("/classes/{class_id}", summary="One class")
     def one_class(who: Who, class_id: Id) -> dict[str, Any]:
@@ -214,8 +232,9 @@ def create_app(store: Store, settings: Settings, today: Callable[[], date]) -> F
         cursor: Cursor = None,
         school: School = None,
         status: GroupStatus = None,
+        since: Since = None,
     ) -> Page:
-        return groups_of("group", who, limit, cursor, school, status)
+        return groups_of("group", who, limit, cursor, school, status, since)
 
     @api.get("/groups/{group_id}", summary="One teaching group")
     def one_group(who: Who, group_id: Id) -> dict[str, Any]:
@@ -228,10 +247,11 @@ def create_app(store: Store, settings: Settings, today: Callable[[], date]) -> F
         cursor: Cursor = None,
         school: School = None,
         group: GroupId = None,
+        since: Since = None,
     ) -> Page:
         with store.connect() as conn:
             rows = queries.memberships_page(
-                conn, who.schools, today(), limit + 1, _decode(cursor), school, group
+                conn, who.schools, today(), limit + 1, _decode(cursor), school, group, _utc(since)
             )
         return _page(rows, limit)
 
@@ -242,10 +262,11 @@ def create_app(store: Store, settings: Settings, today: Callable[[], date]) -> F
         cursor: Cursor = None,
         school: School = None,
         group: GroupId = None,
+        since: Since = None,
     ) -> Page:
         with store.connect() as conn:
             rows = queries.lessons_page(
-                conn, who.schools, limit + 1, _decode(cursor), school, group
+                conn, who.schools, limit + 1, _decode(cursor), school, group, _utc(since)
             )
         return _page(rows, limit)
 
