@@ -11,7 +11,7 @@ from __future__ import annotations
 from collections import defaultdict
 from collections.abc import Collection
 from datetime import date, datetime
-from typing import Any
+from typing import Any, TypeVar
 from zoneinfo import ZoneInfo
 
 import sqlalchemy as sa
@@ -21,6 +21,7 @@ from schoolsync.domain.directory import is_open
 from schoolsync.store import schema as t
 
 Schools = frozenset[str] | None  # the school ids visible; None: all
+_Q = TypeVar("_Q", bound=sa.Select[Any])
 _STOCKHOLM = ZoneInfo("Europe/Stockholm")  # lessons are kept in Swedish wall-clock time
 
 
@@ -38,6 +39,27 @@ def _changed_since(table: sa.Table, since: datetime) -> sa.ColumnElement[bool]:
     return sa.or_(table.c.created_run_id.in_(recent), table.c.updated_run_id.in_(recent))
 
 
+def _narrowed(
+    query: _Q,
+    id_column: sa.ColumnElement[Any],
+    school_column: sa.ColumnElement[Any],
+    *,
+    after: str | None,
+    schools: Schools,
+    school: str | None,
+) -> _Q:
+    """A page's query in id order after the cursor, within the schools visible (and the one
+    school asked for, if any)."""
+    query = query.order_by(id_column)
+    if after is not None:
+        query = query.where(id_column > after)
+    if schools is not None:
+        query = query.where(school_column.in_(schools))
+    if school is not None:
+        query = query.where(school_column == school)
+    return query
+
+
 def _school_names(conn: Connection) -> dict[str, str]:
     return dict(conn.execute(sa.select(t.schools.c.id, t.schools.c.name)).all())
 
@@ -47,11 +69,8 @@ def schools_page(
 ) -> list[dict[str, Any]]:
     """Schools by id: ``{id, name, units}``."""
     s = t.schools.c
-    query = sa.select(s.id, s.name).order_by(s.id).limit(limit)
-    if after is not None:
-        query = query.where(s.id > after)
-    if schools is not None:
-        query = query.where(s.id.in_(schools))
+    query = sa.select(s.id, s.name).limit(limit)
+    query = _narrowed(query, s.id, s.id, after=after, schools=schools, school=None)
     rows = conn.execute(query).all()
     units: dict[str, list[str]] = defaultdict(list)
     u = t.school_units.c
@@ -184,15 +203,10 @@ def groups_page(
     (and a class's mentors) by signature, as ``export --json`` shows them; ``school``: of that
     school; ``status``: ``active`` or ``archived`` (judged on ``today``)."""
     g = t.groups.c
-    query = sa.select(t.groups).where(g.kind == kind).order_by(g.id).limit(limit)
-    if after is not None:
-        query = query.where(g.id > after)
+    query = sa.select(t.groups).where(g.kind == kind).limit(limit)
+    query = _narrowed(query, g.id, g.school_id, after=after, schools=schools, school=school)
     if only is not None:
         query = query.where(g.id == only)
-    if schools is not None:
-        query = query.where(g.school_id.in_(schools))
-    if school is not None:
-        query = query.where(g.school_id == school)
     if since is not None:  # the class or group, or one of its memberships
         m = t.memberships.c
         query = query.where(
@@ -324,15 +338,9 @@ def memberships_page(
         sa.select(m.id, m.group_id, m.user_id, m.role, m.start_date, m.end_date)
         .join(t.groups, g.id == m.group_id)
         .where(g.kind.in_(("class", "group")))
-        .order_by(m.id)
         .limit(limit)
     )
-    if after is not None:
-        query = query.where(m.id > after)
-    if schools is not None:
-        query = query.where(g.school_id.in_(schools))
-    if school is not None:
-        query = query.where(g.school_id == school)
+    query = _narrowed(query, m.id, g.school_id, after=after, schools=schools, school=school)
     if group is not None:
         query = query.where(m.group_id == group)
     if since is not None:
@@ -381,16 +389,10 @@ def lessons_page(
         )
         .join(t.groups, g.id == ls.group_id)
         .outerjoin(klass, klass.c.id == ls.class_id)
-        .order_by(ls.id)
         .limit(limit)
     )
-    if after is not None:
-        query = query.where(ls.id > after)
     # A tied lesson's school is its group's (the tie sets both), held on the lesson itself.
-    if schools is not None:
-        query = query.where(ls.school_id.in_(schools))
-    if school is not None:
-        query = query.where(ls.school_id == school)
+    query = _narrowed(query, ls.id, ls.school_id, after=after, schools=schools, school=school)
     if group is not None:
         query = query.where(ls.group_id == group)
     if since is not None:

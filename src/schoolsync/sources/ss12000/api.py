@@ -445,9 +445,9 @@ class ApiSession:
             if status in _UNAVAILABLE and number == 1:
                 raise _Unavailable(status)
             if status != 200:
-                raise ReadFailed(
-                    f"The SS 12000 API answered /{endpoint} (page {number}) with {status} "
-                    f"{self._scrub(response.reason_phrase)}{_error_text(response, self._scrub)}.",
+                raise self._refused(
+                    f"/{endpoint} (page {number})",
+                    response,
                     "Nothing was changed. Check [ss12000] in the settings; if they are right, "
                     "ask the register's provider about this answer.",
                 )
@@ -457,19 +457,16 @@ class ApiSession:
             if not page.pageToken:
                 return
             empty = 0 if page.data else empty + 1
-            if page.pageToken in seen or empty >= _MAX_EMPTY_PAGES:
-                why = (
-                    "names a page token it gave before"
-                    if page.pageToken in seen
-                    else f"is the {empty}th empty page in a row that names a next one"
-                )
-                raise ReadFailed(
-                    f"The SS 12000 API's pages of /{endpoint} do not end: page {number} {why}. "
-                    f"The read was stopped.",
-                    "Nothing was changed. Ask the register's provider about its paging.",
-                )
-            seen.add(page.pageToken)
+            _check_progress(endpoint, number, page.pageToken, seen, empty)
             params = [limit, ("pageToken", page.pageToken)]
+
+    def _refused(self, what: str, response: httpx.Response, hint: str) -> ReadFailed:
+        """A read stopped by an answer other than 200: the status and the provider's words."""
+        return ReadFailed(
+            f"The SS 12000 API answered {what} with {response.status_code} "
+            f"{self._scrub(response.reason_phrase)}{_error_text(response, self._scrub)}.",
+            hint,
+        )
 
     def lookup(self, endpoint: str, ids: Sequence[str]) -> list[bytes]:
         """The records of these ids, by ``POST /{endpoint}/lookup`` (a hundred at a time).
@@ -485,9 +482,9 @@ class ApiSession:
             if response.status_code in (*_UNAVAILABLE, 405):
                 raise _Unavailable(response.status_code)
             if response.status_code != 200:
-                raise ReadFailed(
-                    f"The SS 12000 API answered /{endpoint}/lookup with {response.status_code} "
-                    f"{self._scrub(response.reason_phrase)}{_error_text(response, self._scrub)}.",
+                raise self._refused(
+                    f"/{endpoint}/lookup",
+                    response,
                     "Nothing was changed. Run the sync again; if it keeps failing, run it with "
                     "--full.",
                 )
@@ -541,9 +538,9 @@ class ApiSession:
             if response.status_code in _UNAVAILABLE and not seen:
                 raise _Unavailable(response.status_code)
             if response.status_code != 200:
-                raise ReadFailed(
-                    f"The SS 12000 API answered /deletedEntities with {response.status_code} "
-                    f"{self._scrub(response.reason_phrase)}{_error_text(response, self._scrub)}.",
+                raise self._refused(
+                    "/deletedEntities",
+                    response,
                     "Nothing was changed. Run the sync again; if it keeps failing, run it with "
                     "--full, which does not ask for deletions.",
                 )
@@ -554,14 +551,25 @@ class ApiSession:
                 raise _not_a_page("deletedEntities", len(seen) + 1, str(exc)) from exc
             if not token:
                 return
-            if token in seen:
-                raise ReadFailed(
-                    f"The SS 12000 API's pages of /deletedEntities do not end: page "
-                    f"{len(seen) + 1} names a page token it gave before. The read was stopped.",
-                    "Nothing was changed. Ask the register's provider about its paging.",
-                )
-            seen.add(token)
+            _check_progress("deletedEntities", len(seen) + 1, token, seen, 0)
             params = [limit, ("pageToken", token)]
+
+
+def _check_progress(endpoint: str, number: int, token: str, seen: set[str], empty: int) -> None:
+    """Stop paging that would never end: a page token given before, or ``empty`` pages in a
+    row without records that still name a next one; else remember the token."""
+    if token in seen or empty >= _MAX_EMPTY_PAGES:
+        why = (
+            "names a page token it gave before"
+            if token in seen
+            else f"is the {empty}th empty page in a row that names a next one"
+        )
+        raise ReadFailed(
+            f"The SS 12000 API's pages of /{endpoint} do not end: page {number} {why}. "
+            f"The read was stopped.",
+            "Nothing was changed. Ask the register's provider about its paging.",
+        )
+    seen.add(token)
 
 
 class _TokenOnly(msgspec.Struct):
