@@ -49,8 +49,14 @@ def _who(row: Any, today: date) -> str:
     return f"{row.given_name} {row.family_name} ({mask_civic_no(row.civic_no, today=today)})"
 
 
-def troubleshoot_group(conn: Connection, name: str, today: date, lead_days: int) -> dict[str, Any]:
-    """Everything about the classes and groups named exactly ``name``.
+Schools = frozenset[str] | None  # the school ids a viewer may see; None: every school
+
+
+def troubleshoot_group(
+    conn: Connection, name: str, today: date, lead_days: int, schools: Schools = None
+) -> dict[str, Any]:
+    """Everything about the classes and groups named exactly ``name`` (at ``schools``, if given:
+    a school-admin's view).
 
     Returns:
         ``{"query", "found": [...], "near": [...], "others": [...], "run_id", "issues"}``.
@@ -60,12 +66,12 @@ def troubleshoot_group(conn: Connection, name: str, today: date, lead_days: int)
     rows = conn.execute(
         select(t.groups, s.name.label("school"))
         .join(t.schools, s.id == g.school_id)
-        .where(g.name == name)
+        .where(g.name == name, *_within(g.school_id, schools))
     ).all()
     for row in rows:
         members = conn.execute(
-            select(m.role, m.start_date, m.end_date, u.given_name, u.family_name, u.civic_no,
-                   u.signature)
+            select(m.role, m.start_date, m.end_date, u.id, u.given_name, u.family_name,
+                   u.civic_no, u.signature)
             .join(t.users, u.id == m.user_id)
             .where(m.group_id == row.id)
             .order_by(m.role, u.family_name, u.given_name)
@@ -73,8 +79,10 @@ def troubleshoot_group(conn: Connection, name: str, today: date, lead_days: int)
         active = Counter(x.role for x in members if link_active(x.start_date, x.end_date, today))
         found.append(
             {
+                "id": row.id,
                 "name": row.name,
                 "school": row.school,
+                "school_id": row.school_id,
                 "kind": row.kind,
                 "register_type": row.register_type,
                 "status": "archived" if row.end_date and row.end_date < today else "active",
@@ -87,6 +95,7 @@ def troubleshoot_group(conn: Connection, name: str, today: date, lead_days: int)
                 "active_counts": dict(active),
                 "members": [
                     {
+                        "user_id": x.id,
                         "role": x.role,
                         "who": _who(x, today),
                         "signature": x.signature if x.role in ("teacher", "mentor") else None,
@@ -98,10 +107,12 @@ def troubleshoot_group(conn: Connection, name: str, today: date, lead_days: int)
                 ],
             }
         )
-    near, others = ([], []) if found else near_matches(name, conn.execute(select(g.name)).scalars())
-    lessons = group_lessons(conn, name, [row.id for row in rows])
+    known = conn.execute(select(g.name).where(*_within(g.school_id, schools))).scalars()
+    near, others = ([], []) if found else near_matches(name, known)
+    lessons = group_lessons(conn, name, [row.id for row in rows], schools)
     written = {x["as_written"] for x in lessons["failed"]}
-    run_id, issues = last_sync_issues(conn, name, *sorted(written))
+    subjects = [name] if found or schools is None else []
+    run_id, issues = last_sync_issues(conn, *subjects, *sorted(written))
     return {
         "query": name,
         "found": found,
@@ -113,8 +124,16 @@ def troubleshoot_group(conn: Connection, name: str, today: date, lead_days: int)
     }
 
 
-def troubleshoot_signature(conn: Connection, signature: str, today: date) -> dict[str, Any]:
-    """Everything about the teacher signature ``signature``: who has it where, what they teach."""
+def _within(column: Any, schools: Schools) -> list[Any]:
+    """The condition that ``column`` (a school id) is one of ``schools`` (none for every school)."""
+    return [] if schools is None else [column.in_(schools)]
+
+
+def troubleshoot_signature(
+    conn: Connection, signature: str, today: date, schools: Schools = None
+) -> dict[str, Any]:
+    """Everything about the teacher signature ``signature``: who has it where, what they teach
+    (at ``schools``, if given)."""
     u, ln, s, m, g = t.users.c, t.user_schools.c, t.schools.c, t.memberships.c, t.groups.c
     holders: dict[str, dict[str, Any]] = {}
     rows = conn.execute(
@@ -123,12 +142,14 @@ def troubleshoot_signature(conn: Connection, signature: str, today: date) -> dic
         .join(t.user_schools, ln.user_id == u.id)
         .join(t.schools, s.id == ln.school_id)
         .where((u.signature == signature) | (ln.signature == signature))
+        .where(*_within(ln.school_id, schools))
         .order_by(u.family_name, u.given_name, s.name)
     ).all()  # fmt: skip
     for row in rows:
         holder = holders.setdefault(
             row.id,
             {
+                "user_id": row.id,
                 "who": _who(row, today),
                 "directory_signature": row.signature,
                 "schools": [],
@@ -145,14 +166,15 @@ def troubleshoot_signature(conn: Connection, signature: str, today: date) -> dic
         )
     for user_id, holder in holders.items():
         taught = conn.execute(
-            select(g.name, g.kind, s.name.label("school"), m.role, m.start_date, m.end_date)
+            select(g.id, g.name, g.kind, s.name.label("school"), m.role, m.start_date, m.end_date)
             .join(t.groups, g.id == m.group_id)
             .join(t.schools, s.id == g.school_id)
             .where(m.user_id == user_id, m.role.in_(("teacher", "mentor")))
+            .where(*_within(g.school_id, schools))
             .order_by(g.name)
         ).all()
         holder["groups"] = [
-            {"name": x.name, "kind": x.kind, "school": x.school, "role": x.role,
+            {"id": x.id, "name": x.name, "kind": x.kind, "school": x.school, "role": x.role,
              "active": link_active(x.start_date, x.end_date, today)}
             for x in taught
         ]  # fmt: skip
@@ -160,13 +182,19 @@ def troubleshoot_signature(conn: Connection, signature: str, today: date) -> dic
     near: list[tuple[str, str]] = []
     others: list[str] = []
     if not found:
-        known = conn.execute(select(u.signature).where(u.signature.is_not(None))).scalars()
+        known = conn.execute(
+            select(ln.signature)
+            .where(ln.signature.is_not(None), *_within(ln.school_id, schools))
+            .distinct()
+        ).scalars()
         near, others = near_matches(signature, known)
-    run_id, issues = last_sync_issues(conn, signature)
+    lessons = signature_lessons(conn, signature, schools)
+    subjects = [signature] if found or lessons or schools is None else []
+    run_id, issues = last_sync_issues(conn, *subjects)
     return {
         "query": signature,
         "found": found,
-        "lessons": signature_lessons(conn, signature),
+        "lessons": lessons,
         "near": [{"name": n, "difference": why} for n, why in near],
         "others": others,
         "run_id": run_id,
@@ -184,6 +212,7 @@ def _lesson_summary(rows: list[Any], names: dict[str, str]) -> list[dict[str, An
         if item is None:
             item = out[key] = {
                 "group": names.get(row.group_id or ""),
+                "group_id": row.group_id,
                 "class": names.get(row.class_id or ""),
                 "as_written": row.group_name,
                 "subject": row.subject,
@@ -202,33 +231,40 @@ def _lesson_summary(rows: list[Any], names: dict[str, str]) -> list[dict[str, An
     return sorted(out.values(), key=lambda x: (x["problem"] or "", x["as_written"], x["first"]))
 
 
-def _lesson_rows(conn: Connection, condition: Any) -> list[Any]:
+def _lesson_rows(conn: Connection, condition: Any, schools: Schools = None) -> list[Any]:
     ls = t.lessons.c
     cols = (ls.group_id, ls.class_id, ls.group_name, ls.subject, ls.teachers, ls.problem,
             ls.source, ls.start, ls.cancelled, ls.removed)  # fmt: skip
-    return list(conn.execute(select(*cols).where(condition)))
+    return list(conn.execute(select(*cols).where(condition, *_within(ls.school_id, schools))))
 
 
-def group_lessons(conn: Connection, name: str, group_ids: list[str]) -> dict[str, Any]:
-    """The lessons tied to these groups, and the lessons that failed to tie to this name."""
+def group_lessons(
+    conn: Connection, name: str, group_ids: list[str], schools: Schools = None
+) -> dict[str, Any]:
+    """The lessons tied to these groups, and the lessons that failed to tie to this name (at
+    ``schools``, if given)."""
     ls, g = t.lessons.c, t.groups.c
     names = {row.id: row.name for row in conn.execute(select(g.id, g.name))}
     tied = _lesson_rows(conn, ls.group_id.in_(group_ids)) if group_ids else []
     failed_names = {
         n
         for n in conn.execute(
-            select(ls.group_name).where(ls.group_id.is_(None)).distinct()
+            select(ls.group_name)
+            .where(ls.group_id.is_(None), *_within(ls.school_id, schools))
+            .distinct()
         ).scalars()
         if n == name or how_near(name, n) is not None
     }
-    failed = _lesson_rows(conn, ls.group_id.is_(None) & ls.group_name.in_(failed_names))
+    failed = _lesson_rows(conn, ls.group_id.is_(None) & ls.group_name.in_(failed_names), schools)
     return {"tied": _lesson_summary(tied, names), "failed": _lesson_summary(failed, names)}
 
 
-def signature_lessons(conn: Connection, signature: str) -> list[dict[str, Any]]:
-    """The lessons that name this signature, tied or not."""
+def signature_lessons(
+    conn: Connection, signature: str, schools: Schools = None
+) -> list[dict[str, Any]]:
+    """The lessons that name this signature, tied or not (at ``schools``, if given)."""
     ls, g = t.lessons.c, t.groups.c
     names = {row.id: row.name for row in conn.execute(select(g.id, g.name))}
     condition = sa.cast(ls.teachers, sa.Text).contains(signature, autoescape=True)
-    rows = [r for r in _lesson_rows(conn, condition) if signature in r.teachers]
+    rows = [r for r in _lesson_rows(conn, condition, schools) if signature in r.teachers]
     return _lesson_summary(rows, names)

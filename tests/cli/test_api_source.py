@@ -620,7 +620,7 @@ def test_approving_a_held_api_run_the_service_cannot_read_is_409_and_records_not
     from schoolsync.domain.settings import Settings
     from schoolsync.store import access
     from schoolsync.store.db import Store
-    from schoolsync.web.api import create_app
+    from schoolsync.web.app import create_app
 
     reader = make_api()
     assert reader.sync().code == 0

@@ -19,7 +19,7 @@ from fastapi.testclient import TestClient
 from schoolsync.domain.settings import Settings
 from schoolsync.store import access
 from schoolsync.store.db import Store
-from schoolsync.web.api import create_app
+from schoolsync.web.app import create_app
 from tests.conftest import EXAMPLE_BUNDLE, TODAY, Directory, invoke
 
 OWN = "Exempelskolan 7-9"

@@ -11,7 +11,7 @@ from hypothesis import HealthCheck, given, settings
 from schoolsync.domain.settings import Settings
 from schoolsync.store import access
 from schoolsync.store.db import Store
-from schoolsync.web.api import create_app
+from schoolsync.web.app import create_app
 from tests.conftest import EXAMPLE_BUNDLE, TODAY, Directory
 
 

@@ -1,8 +1,10 @@
-"""``schoolsync serve`` (the REST API) and ``schoolsync admin token …`` (who may use it)."""
+"""``schoolsync serve`` (the web interface and the REST API), and ``schoolsync admin user …`` /
+``admin token …`` (who may use them)."""
 
 from __future__ import annotations
 
 import ipaddress
+from pathlib import Path
 
 import click
 
@@ -17,21 +19,37 @@ from schoolsync.store import access
 @today_option
 @pass_env
 def serve_command(env: Env, host: str, port: int) -> None:
-    """Serve the directory: the REST API at /api/v1 (bearer tokens from `admin token add`;
-    OpenAPI at /api/v1/openapi.json). Reads never wait for a sync that is running."""
+    """Serve the directory: the web interface at / (users from `admin user add`) and the REST
+    API at /api/v1 (bearer tokens from `admin token add`; OpenAPI at /api/v1/openapi.json).
+    Reads never wait for a sync that is running."""
     import uvicorn
 
-    from schoolsync.web.api import create_app
+    from schoolsync.settings import DEFAULT_CONFIG_FILE
+    from schoolsync.web.app import create_app
 
     store = env.store()
     store.migrate(create=False)
-    app = create_app(store, env.settings(), lambda: env.today)  # --today, else each day's date
+    settings = env.settings()
+    loopback = _is_loopback(host)
+    config = env.config or (
+        Path(DEFAULT_CONFIG_FILE) if Path(DEFAULT_CONFIG_FILE).exists() else None
+    )
+    app = create_app(
+        store,
+        settings,
+        lambda: env.today,  # --today, else each day's date
+        secure_cookies=not loopback,
+        settings_file=config.resolve() if config else None,
+    )
     where = f"[{host}]" if ":" in host else host
-    if not _is_loopback(host):
+    if not loopback:
         render.err_console.print(
-            f"Serving on {host}: put it behind a TLS proxy, the tokens travel in every request."
+            f"Serving on {host}: put it behind a TLS proxy (https). Sessions and tokens travel "
+            f"in every request, and the session cookie is sent over https only."
         )
-    render.err_console.print(f"Serving the directory at http://{where}:{port}/api/v1")
+    render.err_console.print(
+        f"Serving the directory at http://{where}:{port}/ (the REST API at /api/v1)"
+    )
     uvicorn.run(app, host=host, port=port, log_level="warning", access_log=False)
 
 
@@ -44,7 +62,71 @@ def _is_loopback(host: str) -> bool:
 
 @click.group("admin")
 def admin_group() -> None:
-    """Who may use `schoolsync serve`."""
+    """Who may use `schoolsync serve`: users of the web interface, tokens of the REST API."""
+
+
+@admin_group.group("user")
+def user_group() -> None:
+    """Users of the web interface (passwords kept as argon2 hashes)."""
+
+
+_password = click.option(
+    "--password",
+    prompt=True,
+    hide_input=True,
+    confirmation_prompt=True,
+    help=f"At least {access.MIN_PASSWORD} characters (asked for when not given).",
+)
+
+
+@user_group.command("add")
+@click.argument("username")
+@click.option(
+    "--role", required=True, type=click.Choice(access.ROLES), help="What the user may do."
+)
+@click.option("--school", "schools", multiple=True, help="A school-admin's school (repeat).")
+@_password
+@pass_env
+def user_add(env: Env, username: str, role: str, schools: tuple[str, ...], password: str) -> None:
+    """Add a user who signs in to the web interface."""
+    access.add_user(env.store(), username, password, role, list(schools))
+    render.console.print(f"User {username!r} ({role}) added. They sign in at the service's /login.")
+
+
+@user_group.command("password")
+@click.argument("username")
+@_password
+@pass_env
+def user_password(env: Env, username: str, password: str) -> None:
+    """Set a user's password (and enable them again); their sessions end."""
+    access.set_password(env.store(), username, password)
+    render.console.print(f"The password of {username!r} is set; their sessions have ended.")
+
+
+@user_group.command("disable")
+@click.argument("username")
+@pass_env
+def user_disable(env: Env, username: str) -> None:
+    """Disable a user: they cannot sign in, and their sessions end."""
+    access.disable_user(env.store(), username)
+    render.console.print(f"User {username!r} disabled.")
+
+
+@user_group.command("list")
+@click.option("--json", "as_json", is_flag=True, help="As JSON.")
+@pass_env
+def user_list(env: Env, as_json: bool) -> None:
+    """The users: name, role, schools, when added, whether disabled."""
+    users = access.list_users(env.store())
+    if as_json:
+        render.print_json(users)
+        return
+    if not users:
+        render.console.print("No users. Add one with: schoolsync admin user add NAME --role R")
+    for x in users:
+        state = f"disabled {x['disabled_at']:%Y-%m-%d}" if x["disabled_at"] else "enabled"
+        schools = f" ({', '.join(x['schools'])})" if x["schools"] else ""
+        render.console.print(f"{x['username']}: {x['role']}{schools}, {state}")
 
 
 @admin_group.group("token")

@@ -1,9 +1,14 @@
-"""Who may read the directory over the REST API: bearer tokens (``schoolsync admin token add``).
+"""Who may use ``schoolsync serve``: bearer tokens of the REST API (``schoolsync admin token
+add``), users of the web interface (``schoolsync admin user add``), and the audit log.
 
 A token is 32 random bytes, shown once when it is made; the directory keeps only its SHA-256
 (a token is not a password a person chose: a fast hash of a high-entropy secret is the usual
 keeping, and the lookup must be fast). A token has a role and, for ``school-admin``, the schools
 it may see; it can be revoked, and the time it was last used is recorded.
+
+A web user's password is kept as an argon2id hash (argon2-cffi's defaults, RFC 9106's second
+recommended profile). The audit log records who signed in, who was shown whose personnummer and
+who approved which run, by object id (never a name or number).
 """
 
 from __future__ import annotations
@@ -15,12 +20,17 @@ from datetime import UTC, datetime, timedelta
 from typing import Any
 
 import sqlalchemy as sa
+from argon2 import PasswordHasher
+from argon2.exceptions import InvalidHashError, VerificationError
 
 from schoolsync.errors import ConflictError, NotFoundError, SchoolsyncError
 from schoolsync.store import schema as t
 from schoolsync.store.db import BUSY_TIMEOUT_MS, Store
 
 ROLES = ("org-admin", "school-admin", "read-only")
+MIN_PASSWORD = 12  # characters (NIST SP 800-63B asks for at least 8; admins see personal data)
+_hasher = PasswordHasher()
+_DUMMY_HASH = _hasher.hash("an unknown user's sign-in takes as long as a known user's")
 _PREFIX = "ss_"  # so a token is recognised in a secret scanner's findings
 _TOUCH_EVERY = timedelta(minutes=1)  # last-used is written at most this often per token
 
@@ -38,11 +48,22 @@ class Access:
     name: str
     role: str
     schools: frozenset[str] | None
+    kind: str = "token"
 
     @property
     def may_approve(self) -> bool:
         """Whether it may approve a held run."""
         return self.role == "org-admin"
+
+    @property
+    def may_see_civic_no(self) -> bool:
+        """Whether it may ask to see a whole personnummer (written to the audit log)."""
+        return self.role in ("org-admin", "school-admin")
+
+    @property
+    def actor(self) -> str:
+        """Who, in the run history and the audit log: ``user NAME`` or ``token NAME``."""
+        return f"{self.kind} {self.name}"
 
 
 def _hash(token: str) -> str:
@@ -67,6 +88,19 @@ def school_ids(store: Store, names: list[str]) -> list[str]:
     return [by_name[n] for n in names]
 
 
+def _role_schools(store: Store, what: str, role: str, schools: list[str]) -> list[str]:
+    """The school ids of a new token's or user's role, checked."""
+    if role not in ROLES:
+        raise SchoolsyncError(f"There is no role {role!r}.", f"Give one of: {', '.join(ROLES)}.")
+    if (role == "school-admin") != bool(schools):
+        raise SchoolsyncError(
+            f"A school-admin {what} needs its schools (--school), and only a school-admin has "
+            f"them.",
+            "Give --school NAME once per school for a school-admin.",
+        )
+    return school_ids(store, schools)
+
+
 def add_token(store: Store, name: str, role: str, schools: list[str]) -> str:
     """Make a token; returns it (the only time it is seen).
 
@@ -76,14 +110,7 @@ def add_token(store: Store, name: str, role: str, schools: list[str]) -> str:
         ConflictError: When a token of that name exists.
         NotFoundError: When a school is not in the directory.
     """
-    if role not in ROLES:
-        raise SchoolsyncError(f"There is no role {role!r}.", f"Give one of: {', '.join(ROLES)}.")
-    if (role == "school-admin") != bool(schools):
-        raise SchoolsyncError(
-            "A school-admin token needs its schools (--school), and only a school-admin has them.",
-            "Give --school NAME once per school for a school-admin.",
-        )
-    ids = school_ids(store, schools)
+    ids = _role_schools(store, "token", role, schools)
     token = _PREFIX + secrets.token_urlsafe(32)
     c = t.api_tokens.c
     with store.transaction("adding a token") as conn:
@@ -185,3 +212,184 @@ def access_of(store: Store, token: str) -> Access | None:
         _touch(store, row.id, now)
     schools = frozenset(row.schools) if row.role == "school-admin" else None
     return Access(row.name, row.role, schools)
+
+
+# -- web users ---------------------------------------------------------------------------------
+
+
+def _check_password(password: str) -> None:
+    if len(password) < MIN_PASSWORD:
+        raise SchoolsyncError(
+            f"The password is too short: it needs at least {MIN_PASSWORD} characters.",
+            "Choose a longer one; a passphrase of a few words is easy to type and hard to guess.",
+        )
+
+
+def add_user(store: Store, username: str, password: str, role: str, schools: list[str]) -> None:
+    """Add a user of the web interface (the password is kept as an argon2id hash).
+
+    Raises:
+        SchoolsyncError: For an unknown role, a short password, or schools that do not fit the
+            role.
+        ConflictError: When a user of that name exists.
+        NotFoundError: When a school is not in the directory.
+    """
+    ids = _role_schools(store, "user", role, schools)
+    _check_password(password)
+    c = t.web_users.c
+    with store.transaction("adding a user") as conn:
+        if conn.execute(sa.select(c.id).where(c.username == username)).first() is not None:
+            raise ConflictError(
+                f"A user named {username!r} exists already.",
+                "Choose another name, or set this user's password: schoolsync admin user "
+                "password NAME",
+            )
+        conn.execute(
+            sa.insert(t.web_users).values(
+                username=username,
+                password_hash=_hasher.hash(password),
+                role=role,
+                schools=ids,
+                created_at=datetime.now(UTC),
+                session_epoch=0,
+            )
+        )
+
+
+def _update_user(store: Store, username: str, what: str, **values: Any) -> None:
+    c = t.web_users.c
+    with store.transaction(what) as conn:
+        done = conn.execute(
+            sa.update(t.web_users)
+            .where(c.username == username)
+            .values(session_epoch=c.session_epoch + 1, **values)
+        )
+        if done.rowcount == 0:
+            raise NotFoundError(
+                f"There is no user named {username!r}.",
+                "List them with: schoolsync admin user list",
+            )
+
+
+def set_password(store: Store, username: str, password: str) -> None:
+    """Set a user's password (and enable a disabled user); their sessions end.
+
+    Raises:
+        SchoolsyncError: For a short password.
+        NotFoundError: When there is no such user.
+    """
+    _check_password(password)
+    _update_user(
+        store, username, "setting a password", password_hash=_hasher.hash(password),
+        disabled_at=None,
+    )  # fmt: skip
+
+
+def disable_user(store: Store, username: str) -> None:
+    """Disable a user: they cannot sign in, and their sessions end (kept, for the record).
+
+    Raises:
+        NotFoundError: When there is no such user.
+    """
+    _update_user(store, username, "disabling a user", disabled_at=datetime.now(UTC))
+
+
+def list_users(store: Store) -> list[dict[str, Any]]:
+    """Every web user (never the hash), with role, schools and times."""
+    with store.connect() as conn:
+        names = dict(conn.execute(sa.select(t.schools.c.id, t.schools.c.name)).all())
+        rows = conn.execute(sa.select(t.web_users).order_by(t.web_users.c.username)).mappings()
+        return [
+            {
+                "username": r["username"],
+                "role": r["role"],
+                "schools": [names.get(s, s) for s in r["schools"]],
+                "created_at": r["created_at"],
+                "disabled_at": r["disabled_at"],
+            }
+            for r in rows
+        ]
+
+
+@dataclass(frozen=True)
+class Session:
+    """A signed-in web user, as a session cookie names them."""
+
+    username: str
+    epoch: int
+
+
+def authenticate(store: Store, username: str, password: str) -> Session | None:
+    """The session of a user whose password is right; None otherwise (an unknown user takes as
+    long as a wrong password, so names cannot be probed)."""
+    c = t.web_users.c
+    with store.connect() as conn:
+        row = conn.execute(
+            sa.select(c.password_hash, c.session_epoch, c.disabled_at).where(c.username == username)
+        ).first()
+    try:
+        _hasher.verify(row.password_hash if row is not None else _DUMMY_HASH, password)
+    except (VerificationError, InvalidHashError):
+        return None
+    if row is None or row.disabled_at is not None:
+        return None
+    return Session(username, row.session_epoch)
+
+
+def user_access(store: Store, session: Session) -> Access | None:
+    """What a session's user may do; None when the user is gone, disabled, or their password
+    changed since the session began."""
+    c = t.web_users.c
+    with store.connect() as conn:
+        row = conn.execute(
+            sa.select(c.role, c.schools).where(
+                c.username == session.username,
+                c.session_epoch == session.epoch,
+                c.disabled_at.is_(None),
+            )
+        ).first()
+    if row is None:
+        return None
+    schools = frozenset(row.schools) if row.role == "school-admin" else None
+    return Access(session.username, row.role, schools, kind="user")
+
+
+def signing_key(store: Store) -> str:
+    """The key session cookies are signed with: made once and kept in the directory, so every
+    ``serve`` process on it, and a restarted one, knows the sessions it signed."""
+    k = t.service_keys.c
+    with store.connect() as conn:
+        value = conn.execute(sa.select(k.value).where(k.name == "session")).scalar()
+    if value is not None:
+        return str(value)
+    with store.transaction("making the session key") as conn:
+        value = conn.execute(sa.select(k.value).where(k.name == "session")).scalar()
+        if value is None:
+            value = secrets.token_urlsafe(48)
+            conn.execute(sa.insert(t.service_keys).values(name="session", value=value))
+    return str(value)
+
+
+# -- the audit log -----------------------------------------------------------------------------
+
+
+def audit(store: Store, actor: str, action: str, subject: str, address: str | None) -> None:
+    """Write one entry of the audit log (waits for a sync's commit like any write: what is not
+    recorded is not shown)."""
+    with store.transaction("writing the audit log") as conn:
+        conn.execute(
+            sa.insert(t.audit_log).values(
+                at=datetime.now(UTC), actor=actor, action=action, subject=subject,
+                address=address,
+            )
+        )  # fmt: skip
+
+
+def audit_page(store: Store, limit: int, before: int | None = None) -> list[dict[str, Any]]:
+    """The audit log, newest first, ``limit`` entries before the entry ``before``."""
+    a = t.audit_log.c
+    query = sa.select(t.audit_log).order_by(a.id.desc()).limit(limit)
+    if before is not None:
+        query = query.where(a.id < before)
+    with store.connect() as conn:
+        return [dict(r) for r in conn.execute(query).mappings()]

@@ -276,4 +276,38 @@ api_tokens = Table(
     Column("last_used_at", DateTime(timezone=True)),
 )
 
+web_users = Table(
+    "web_users",
+    metadata,
+    Column("id", Integer, primary_key=True, autoincrement=True),
+    Column("username", String(200), nullable=False, unique=True),
+    Column("password_hash", String(200), nullable=False),  # argon2id, PHC string
+    Column("role", String(20), nullable=False),  # org-admin | school-admin | read-only
+    Column("schools", JSON, nullable=False),  # school ids (school-admin)
+    Column("created_at", DateTime(timezone=True), nullable=False),
+    Column("disabled_at", DateTime(timezone=True)),
+    # Raised when the password changes or the user is disabled: older sessions end.
+    Column("session_epoch", Integer, nullable=False, default=0),
+)
+
+service_keys = Table(
+    "service_keys",
+    metadata,
+    Column("name", String(50), primary_key=True),
+    Column("value", String(200), nullable=False),
+)
+
+audit_log = Table(
+    "audit_log",
+    metadata,
+    Column(
+        "id", BigInteger().with_variant(Integer, "sqlite"), primary_key=True, autoincrement=True
+    ),
+    Column("at", DateTime(timezone=True), nullable=False),
+    Column("actor", String(200), nullable=False),  # "user NAME" or "token NAME"
+    Column("action", String(50), nullable=False),  # sign-in | civic-no-shown | run-approved | …
+    Column("subject", String(200), nullable=False),  # an object's id, never personal data
+    Column("address", String(64)),  # the client's address
+)
+
 Index("ix_users_family_given", users.c.family_name, users.c.given_name)

@@ -17,13 +17,11 @@ from collections.abc import Callable
 from datetime import UTC, date, datetime
 from typing import Annotated, Any, Literal
 
-from fastapi import APIRouter, Depends, FastAPI, HTTPException, Query, Request
+from fastapi import APIRouter, Depends, HTTPException, Query, Request
 from fastapi import Path as FastPath
-from fastapi.responses import JSONResponse
 from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
 from pydantic import BaseModel
 
-from schoolsync import __version__
 from schoolsync.domain.settings import Settings
 from schoolsync.engine.run import approve
 from schoolsync.errors import (
@@ -32,7 +30,6 @@ from schoolsync.errors import (
     DirectoryBusyError,
     InputError,
     NotFoundError,
-    SchoolsyncError,
 )
 from schoolsync.store import queries
 from schoolsync.store.access import Access, access_of
@@ -132,22 +129,14 @@ def _access(
 Who = Annotated[Access, Depends(_access)]
 
 
-def create_app(store: Store, settings: Settings, today: Callable[[], date]) -> FastAPI:
-    """The service's application.
+def router(store: Store, settings: Settings, today: Callable[[], date]) -> APIRouter:
+    """The REST API's routes, at ``/api/v1``.
 
     Args:
         store: The directory.
         settings: The settings (R5.4's lead days).
         today: The day ``active``, ``status`` and ``visible`` are judged on, each request.
     """
-    app = FastAPI(
-        title="schoolsync",
-        version=__version__,
-        openapi_url="/api/v1/openapi.json",
-        docs_url=None,
-        redoc_url=None,
-    )
-    app.state.store = store
     api = APIRouter(prefix="/api/v1", responses=_PROBLEMS)
 
     def org_wide(who: Access) -> None:
@@ -289,7 +278,7 @@ def create_app(store: Store, settings: Settings, today: Callable[[], date]) -> F
         if not who.may_approve:
             raise HTTPException(403, "Only an org-admin token may approve a held run.")
         try:
-            result = approve(store, run_id, settings, today(), actor=f"token {who.name}")
+            result = approve(store, run_id, settings, today(), actor=who.actor)
         except NotFoundError as exc:
             raise HTTPException(404, exc.message) from exc
         except (ConflictError, ConfigError, InputError) as exc:  # asking again will not help
@@ -330,16 +319,4 @@ def create_app(store: Store, settings: Settings, today: Callable[[], date]) -> F
             rows = queries.runs_page(conn, limit + 1, cursor)
         return _page(rows, limit)
 
-    app.include_router(api)
-
-    @app.exception_handler(SchoolsyncError)
-    def _refused(_request: Request, exc: SchoolsyncError) -> JSONResponse:
-        """The directory could not be read (or is busy): a sentence, never the database's
-        address or a traceback."""
-        return JSONResponse(
-            {"detail": "The directory could not be read just now; ask again shortly."},
-            status_code=503,
-            headers={"Retry-After": "30"},
-        )
-
-    return app
+    return api

@@ -1,0 +1,107 @@
+"""``schoolsync serve``'s application: the administrators' web interface at ``/`` and the REST API
+at ``/api/v1``, with the security headers every answer carries."""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Awaitable, Callable
+from datetime import date
+from pathlib import Path
+
+from fastapi import FastAPI, Request, Response
+from fastapi.responses import JSONResponse
+from fastapi.staticfiles import StaticFiles
+from starlette.middleware.sessions import SessionMiddleware
+
+from schoolsync import __version__
+from schoolsync.domain.settings import Settings
+from schoolsync.errors import SchoolsyncError
+from schoolsync.store.access import signing_key
+from schoolsync.store.db import Store
+from schoolsync.web import api, auth, ui
+
+CSP = (
+    "default-src 'self'; script-src 'self'; style-src 'self'; img-src 'self' data:; "
+    "connect-src 'self'; form-action 'self'; frame-ancestors 'none'; base-uri 'none'; "
+    "object-src 'none'"
+)
+_HEADERS = {
+    "Content-Security-Policy": CSP,
+    "X-Content-Type-Options": "nosniff",
+    "X-Frame-Options": "DENY",
+    "Referrer-Policy": "same-origin",
+    "Permissions-Policy": "camera=(), microphone=(), geolocation=(), payment=()",
+    "Cross-Origin-Opener-Policy": "same-origin",
+}
+
+
+def create_app(
+    store: Store,
+    settings: Settings,
+    today: Callable[[], date],
+    *,
+    secure_cookies: bool = True,
+    settings_file: Path | None = None,
+    clock: Callable[[], float] = time.time,
+    throttle: auth.Throttle | None = None,
+) -> FastAPI:
+    """The service's application.
+
+    Args:
+        store: The directory.
+        settings: The settings (the service uses the CLI's).
+        today: The day links and groups are judged on, each request.
+        secure_cookies: Whether the session cookie is ``Secure`` (off only on loopback http).
+        settings_file: Where the settings were read from (the settings page says so).
+        clock: The time, for sessions (tests give their own).
+        throttle: The sign-in throttle (tests give one with their own clock).
+    """
+    app = FastAPI(
+        title="schoolsync",
+        version=__version__,
+        openapi_url="/api/v1/openapi.json",
+        docs_url=None,
+        redoc_url=None,
+    )
+    app.state.store = store
+    app.state.clock = clock
+    app.include_router(api.router(store, settings, today))
+    app.include_router(
+        ui.router(store, settings, today, settings_file, clock, throttle or auth.Throttle())
+    )
+    app.mount("/static", StaticFiles(directory=Path(__file__).parent / "static"), name="static")
+    app.add_middleware(
+        SessionMiddleware,
+        secret_key=signing_key(store),
+        session_cookie="schoolsync_session",
+        max_age=auth.IDLE_MINUTES * 60,
+        same_site="lax",
+        https_only=secure_cookies,
+    )
+
+    @app.middleware("http")
+    async def _security_headers(
+        request: Request, call_next: Callable[[Request], Awaitable[Response]]
+    ) -> Response:
+        response = await call_next(request)
+        for name, value in _HEADERS.items():
+            response.headers.setdefault(name, value)
+        if not request.url.path.startswith("/static/"):
+            response.headers.setdefault("Cache-Control", "no-store")
+        return response
+
+    @app.exception_handler(SchoolsyncError)
+    def _refused(request: Request, exc: SchoolsyncError) -> Response:
+        """The directory could not be read (or is busy): a sentence, never the database's
+        address or a traceback."""
+        if request.url.path.startswith("/api/"):
+            return JSONResponse(
+                {"detail": "The directory could not be read just now; ask again shortly."},
+                status_code=503,
+                headers={"Retry-After": "30"},
+            )
+        return ui.unavailable(request)
+
+    app.add_exception_handler(ui.SignInNeeded, ui.to_sign_in)  # type: ignore[arg-type]
+    app.add_exception_handler(ui.Refused, ui.refused_page)  # type: ignore[arg-type]
+    return app
