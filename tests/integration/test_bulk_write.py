@@ -412,3 +412,27 @@ def test_dates_times_and_flags_are_stored_as_sqlalchemy_stores_them(
                     assert as_stored == list(stored), column
     finally:
         store.dispose()
+
+
+def test_a_bulk_load_on_postgresql_leaves_fresh_planner_statistics(
+    db_url: str, tmp_path: Path, bulk: None
+) -> None:
+    """After a big load PostgreSQL's statistics are refreshed (ANALYZE), so the service's first
+    pages do not plan against an empty table's estimates until autovacuum comes by."""
+    if db_url.startswith("sqlite"):
+        pytest.skip("PostgreSQL's planner statistics")
+    run(db_url, sources(tmp_path / "g"))
+    store = Store(db_url, migrate=False)
+    try:
+        with store.connect() as conn:
+            analysed = dict(
+                conn.execute(
+                    sa.text(
+                        "SELECT relname, last_analyze IS NOT NULL FROM pg_stat_user_tables "
+                        "WHERE schemaname = current_schema()"
+                    )
+                ).all()
+            )
+    finally:
+        store.dispose()
+    assert analysed["users"] and analysed["memberships"] and analysed["lessons"]

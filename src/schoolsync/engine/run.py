@@ -324,10 +324,9 @@ def _apply(
         options["approves_run"] = approves["id"]
     advance = stage("Applying", total_rows(plan.changes))
     run_id = 0
+    bulk = is_bulk(plan.changes)
     with store.transaction(
-        "applying the run",
-        committed=lambda: on_commit(run_id, "applied"),
-        bulk=is_bulk(plan.changes),
+        "applying the run", committed=lambda: on_commit(run_id, "applied"), bulk=bulk
     ) as conn:
         run_id = insert_run(conn, "sync", "applied", plan.today, plan.sources, started, options)
         accept(plan, approves)
@@ -339,6 +338,8 @@ def _apply(
             by = approves.get("actor") or who()
             approval = {"approved_by_run": run_id, "approved_by": by, "approved_at": now()}
             update_run_options(conn, approves["id"], {**approves["options"], **approval})
+    if bulk:
+        store.analyze()
     return run_result(plan, "applied", run_id)
 
 

@@ -7,8 +7,8 @@ keeping, and the lookup must be fast). A token has a role and, for ``school-admi
 it may see; it can be revoked, and the time it was last used is recorded.
 
 A web user's password is kept as an argon2id hash (argon2-cffi's defaults, RFC 9106's second
-recommended profile). The audit log records who signed in, who was shown whose personnummer and
-who approved which run, by object id (never a name or number).
+recommended profile). The audit log records who was shown whose personnummer and who approved
+which run, by object id (never a name or number).
 """
 
 from __future__ import annotations

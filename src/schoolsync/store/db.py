@@ -427,6 +427,19 @@ class Store:
         except SQLAlchemyError as exc:
             raise self.fail(exc, doing) from exc
 
+    def analyze(self) -> None:
+        """Refresh PostgreSQL's planner statistics after a bulk load (autovacuum would, in its
+        own time; until then a page of lessons by school takes seconds instead of milliseconds).
+        Best effort: the run is committed already, so a failure here changes nothing."""
+        if self.is_sqlite:
+            return
+        try:
+            with self.engine.connect() as conn:
+                conn.exec_driver_sql("ANALYZE")
+                conn.commit()
+        except SQLAlchemyError:
+            pass
+
     def revision(self) -> str | None:
         """The directory's schema revision, or None when there is no directory at the URL.
 

@@ -305,7 +305,7 @@ audit_log = Table(
     ),
     Column("at", DateTime(timezone=True), nullable=False),
     Column("actor", String(200), nullable=False),  # "user NAME" or "token NAME"
-    Column("action", String(50), nullable=False),  # sign-in | civic-no-shown | run-approved | …
+    Column("action", String(50), nullable=False),  # civic-no-shown | run-approved
     Column("subject", String(200), nullable=False),  # an object's id, never personal data
     Column("address", String(64)),  # the client's address
 )

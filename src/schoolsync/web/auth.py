@@ -16,6 +16,7 @@
 from __future__ import annotations
 
 import hmac
+import math
 import secrets
 import threading
 import time
@@ -64,7 +65,9 @@ def signed_in(request: Request, now: float) -> tuple[str, int] | None:
     lapse is the cookie's own age, checked by the signature)."""
     session = request.session
     user, epoch, began = session.get("user"), session.get("epoch"), session.get("began")
-    if not isinstance(user, str) or not isinstance(epoch, int) or not isinstance(began, float):
+    if not isinstance(user, str) or not isinstance(epoch, int):
+        return None
+    if not isinstance(began, int | float):
         return None
     if now - began > MAX_HOURS * 3600:
         session.clear()
@@ -100,7 +103,7 @@ class Throttle:
                                (f"i:{address}", ADDRESS_FAILURES)):  # fmt: skip
                 times = self._recent(key, now)
                 if len(times) >= limit:
-                    waits.append(int(times[0] + WINDOW - now) + 1)
+                    waits.append(max(1, math.ceil(times[0] + WINDOW - now)))
             return max(waits, default=0)
 
     def failed(self, account: str, address: str) -> None:

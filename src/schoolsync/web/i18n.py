@@ -115,7 +115,7 @@ def dynamic_messages() -> list[str]:
         ),
         *("error", "warning", "info"),
         *("active", "inactive"),
-        *("sign-in", "civic-no-shown", "run-approved"),  # the audit log's actions
+        *("civic-no-shown", "run-approved"),  # the audit log's actions
         *(kind.title for kind in KINDS.values()),
     ]
     return sorted(set(words))

@@ -196,7 +196,6 @@ def router(
             return render(request, "login.html", None, 401, next=target, problem="wrong")
         throttle.succeeded(username)
         auth.begin(request, session.username, session.epoch, clock())
-        access.audit(store, f"user {session.username}", "sign-in", "-", address)
         return RedirectResponse(target, status_code=303)
 
     @ui.post("/logout")
