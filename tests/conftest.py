@@ -142,6 +142,21 @@ class Directory:
         return next(u for u in self.export(today)["users"] if u["civic_no"] == civic)
 
 
+def synced_then_held(url: str, folder: Path) -> RunResult:
+    """The example municipality synced into ``url``, then a sync of a copy (in ``folder``) that
+    lost its duties, which the missing-data lock holds (R10): the held run."""
+    import shutil
+
+    directory = Directory(url)
+    assert directory.sync(EXAMPLE_BUNDLE).status == "applied"
+    bundle = folder / "bundle-without-duties"
+    shutil.copytree(EXAMPLE_BUNDLE, bundle)
+    (bundle / "duties.json").unlink()
+    held = directory.sync(bundle)
+    assert held.status == "held"
+    return held
+
+
 _IDS = ("id", "group_id", "merged_into")  # the export's internal ids (random per directory)
 
 

@@ -20,7 +20,7 @@ from schoolsync.domain.settings import Settings
 from schoolsync.store import access
 from schoolsync.store.db import Store
 from schoolsync.web.app import create_app
-from tests.conftest import EXAMPLE_BUNDLE, TODAY, Directory, invoke
+from tests.conftest import EXAMPLE_BUNDLE, TODAY, Directory, invoke, synced_then_held
 
 OWN = "Exempelskolan 7-9"
 OTHER = "Exempelskolans fritidshem"
@@ -228,16 +228,8 @@ def test_filters_by_school_and_status(served: dict[str, Any]) -> None:
 
 
 def test_a_held_run_is_approved_by_an_org_admin_only(tmp_path: Path) -> None:
-    import shutil
-
     url = f"sqlite:///{tmp_path / 'd.db'}"
-    directory = Directory(url)
-    assert directory.sync(EXAMPLE_BUNDLE).status == "applied"
-    bundle = tmp_path / "bundle"
-    shutil.copytree(EXAMPLE_BUNDLE, bundle)
-    (bundle / "duties.json").unlink()  # the export lost its duties: held (R10)
-    held = directory.sync(bundle)
-    assert held.status == "held"
+    held = synced_then_held(url, tmp_path)
     store = Store(url)
     try:
         client = TestClient(create_app(store, Settings(), lambda: TODAY))

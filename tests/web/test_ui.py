@@ -6,7 +6,6 @@ from __future__ import annotations
 
 import json
 import re
-import shutil
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
@@ -19,7 +18,7 @@ from schoolsync.store import access
 from schoolsync.store.db import Store
 from schoolsync.web import auth
 from schoolsync.web.app import CSP, create_app
-from tests.conftest import EXAMPLE_BUNDLE, TODAY, Directory, invoke
+from tests.conftest import EXAMPLE_BUNDLE, TODAY, Directory, invoke, synced_then_held
 
 OWN = "Exempelskolan 7-9"
 OTHER = "Exempelskolans fritidshem"
@@ -56,19 +55,13 @@ def site(tmp_path_factory: pytest.TempPathFactory) -> Iterator[dict[str, Any]]:
     """The example municipality synced, a held run after it, and one user per role."""
     root = tmp_path_factory.mktemp("ui")
     url = f"sqlite:///{root / 'directory.db'}"
+    held = synced_then_held(url, root)
     directory = Directory(url)
-    assert directory.sync(EXAMPLE_BUNDLE).status == "applied"
-    bundle = root / "bundle"
-    shutil.copytree(EXAMPLE_BUNDLE, bundle)
-    (bundle / "duties.json").unlink()  # the export lost its duties: held (R10)
-    held = directory.sync(bundle)
-    assert held.status == "held"
     store = Store(url)
     access.add_user(store, "olga", PASSWORD, "org-admin", [])
     access.add_user(store, "sara", PASSWORD, "school-admin", [OWN])
     access.add_user(store, "rut", PASSWORD, "read-only", [])
-    yield {"store": store, "url": url, "held": held.run_id, "export": directory.export(),
-           "bundle": bundle}  # fmt: skip
+    yield {"store": store, "url": url, "held": held.run_id, "export": directory.export()}
     store.dispose()
 
 
@@ -284,12 +277,7 @@ def test_a_held_run_is_shown_with_its_lock_and_approved_by_an_org_admin(
     tmp_path: Path,
 ) -> None:
     url = f"sqlite:///{tmp_path / 'd.db'}"
-    directory = Directory(url)
-    assert directory.sync(EXAMPLE_BUNDLE).status == "applied"
-    bundle = tmp_path / "bundle"
-    shutil.copytree(EXAMPLE_BUNDLE, bundle)
-    (bundle / "duties.json").unlink()
-    held = directory.sync(bundle)
+    held = synced_then_held(url, tmp_path)
     store = Store(url)
     try:
         access.add_user(store, "olga", PASSWORD, "org-admin", [])

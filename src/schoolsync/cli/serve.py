@@ -4,7 +4,9 @@
 from __future__ import annotations
 
 import ipaddress
+from collections.abc import Callable
 from pathlib import Path
+from typing import Any
 
 import click
 
@@ -117,16 +119,26 @@ def user_disable(env: Env, username: str) -> None:
 @pass_env
 def user_list(env: Env, as_json: bool) -> None:
     """The users: name, role, schools, when added, whether disabled."""
-    users = access.list_users(env.store())
+    _print_list(access.list_users(env.store()), as_json, "user add", "username", _user_state)
+
+
+def _user_state(x: dict[str, Any]) -> str:
+    return f"disabled {x['disabled_at']:%Y-%m-%d}" if x["disabled_at"] else "enabled"
+
+
+def _print_list(
+    items: list[dict[str, Any]], as_json: bool, add: str, key: str, state: Callable[[Any], str]
+) -> None:
+    """A list of users or tokens: JSON, or a line each (``NAME: role (schools), state``)."""
     if as_json:
-        render.print_json(users)
+        render.print_json(items)
         return
-    if not users:
-        render.console.print("No users. Add one with: schoolsync admin user add NAME --role R")
-    for x in users:
-        state = f"disabled {x['disabled_at']:%Y-%m-%d}" if x["disabled_at"] else "enabled"
+    if not items:
+        what = add.split()[0]
+        render.console.print(f"No {what}s. Add one with: schoolsync admin {add} NAME --role R")
+    for x in items:
         schools = f" ({', '.join(x['schools'])})" if x["schools"] else ""
-        render.console.print(f"{x['username']}: {x['role']}{schools}, {state}")
+        render.console.print(f"{x[key]}: {x['role']}{schools}, {state(x)}")
 
 
 @admin_group.group("token")
@@ -153,17 +165,12 @@ def token_add(env: Env, name: str, role: str, schools: tuple[str, ...]) -> None:
 @pass_env
 def token_list(env: Env, as_json: bool) -> None:
     """The tokens: name, role, schools, when made, last used and revoked."""
-    tokens = access.list_tokens(env.store())
-    if as_json:
-        render.print_json(tokens)
-        return
-    if not tokens:
-        render.console.print("No tokens. Make one with: schoolsync admin token add NAME --role R")
-    for x in tokens:
-        state = f"revoked {x['revoked_at']:%Y-%m-%d}" if x["revoked_at"] else "in use"
-        used = f"last used {x['last_used_at']:%Y-%m-%d %H:%M}" if x["last_used_at"] else "unused"
-        schools = f" ({', '.join(x['schools'])})" if x["schools"] else ""
-        render.console.print(f"{x['name']}: {x['role']}{schools}, {used}, {state}")
+    _print_list(access.list_tokens(env.store()), as_json, "token add", "name", _token_state)
+
+
+def _token_state(x: dict[str, Any]) -> str:
+    used = f"last used {x['last_used_at']:%Y-%m-%d %H:%M}" if x["last_used_at"] else "unused"
+    return used + (f", revoked {x['revoked_at']:%Y-%m-%d}" if x["revoked_at"] else ", in use")
 
 
 @token_group.command("revoke")

@@ -132,22 +132,24 @@ def add_token(store: Store, name: str, role: str, schools: list[str]) -> str:
     return token
 
 
-def list_tokens(store: Store) -> list[dict[str, Any]]:
-    """Every token (never the token itself), with its role, schools and times."""
+def _listed(
+    store: Store, table: sa.Table, key: str, columns: tuple[str, ...]
+) -> list[dict[str, Any]]:
+    """Every row of ``table`` by ``key``: ``columns``, with the schools named (never a hash)."""
     with store.connect() as conn:
         names = dict(conn.execute(sa.select(t.schools.c.id, t.schools.c.name)).all())
-        rows = conn.execute(sa.select(t.api_tokens).order_by(t.api_tokens.c.name)).mappings()
+        rows = conn.execute(sa.select(table).order_by(table.c[key])).mappings()
         return [
-            {
-                "name": r["name"],
-                "role": r["role"],
-                "schools": [names.get(s, s) for s in r["schools"]],
-                "created_at": r["created_at"],
-                "last_used_at": r["last_used_at"],
-                "revoked_at": r["revoked_at"],
-            }
+            {c: r[c] for c in (key, "role")}
+            | {"schools": [names.get(s, s) for s in r["schools"]]}
+            | {c: r[c] for c in columns}
             for r in rows
         ]
+
+
+def list_tokens(store: Store) -> list[dict[str, Any]]:
+    """Every token (never the token itself), with its role, schools and times."""
+    return _listed(store, t.api_tokens, "name", ("created_at", "last_used_at", "revoked_at"))
 
 
 def revoke_token(store: Store, name: str) -> None:
@@ -296,19 +298,7 @@ def disable_user(store: Store, username: str) -> None:
 
 def list_users(store: Store) -> list[dict[str, Any]]:
     """Every web user (never the hash), with role, schools and times."""
-    with store.connect() as conn:
-        names = dict(conn.execute(sa.select(t.schools.c.id, t.schools.c.name)).all())
-        rows = conn.execute(sa.select(t.web_users).order_by(t.web_users.c.username)).mappings()
-        return [
-            {
-                "username": r["username"],
-                "role": r["role"],
-                "schools": [names.get(s, s) for s in r["schools"]],
-                "created_at": r["created_at"],
-                "disabled_at": r["disabled_at"],
-            }
-            for r in rows
-        ]
+    return _listed(store, t.web_users, "username", ("created_at", "disabled_at"))
 
 
 @dataclass(frozen=True)
