@@ -14,6 +14,7 @@ token add``).
 from __future__ import annotations
 
 from collections.abc import Callable
+from dataclasses import dataclass
 from datetime import UTC, date, datetime
 from typing import Annotated, Any, Literal
 
@@ -73,6 +74,19 @@ Since = Annotated[
 GroupId = Annotated[
     str | None, Query(description="Only of this class or group (its id).", pattern=_ID)
 ]
+
+
+@dataclass
+class Listing:
+    """The parameters every list of the directory takes: its page, school and time filters."""
+
+    limit: Limit = 100
+    cursor: Cursor = None
+    school: School = None
+    since: Since = None
+
+
+Listed = Annotated[Listing, Depends()]
 
 
 def _decode(cursor: str | None) -> str | None:
@@ -151,20 +165,13 @@ def router(store: Store, settings: Settings, today: Callable[[], date]) -> APIRo
         return _page(rows, limit)
 
     @api.get("/users", response_model=Page, summary="Users, with their schools and guardians")
-    def users(
-        who: Who,
-        limit: Limit = 100,
-        cursor: Cursor = None,
-        school: School = None,
-        status: UserStatus = None,
-        since: Since = None,
-    ) -> Page:
+    def users(who: Who, at: Listed, status: UserStatus = None) -> Page:
         with store.connect() as conn:
             rows = queries.users_page(
-                conn, who.schools, today(), limit + 1, _decode(cursor), school=school,
-                status=status, since=_utc(since),
+                conn, who.schools, today(), at.limit + 1, _decode(at.cursor), school=at.school,
+                status=status, since=_utc(at.since),
             )  # fmt: skip
-        return _page(rows, limit)
+        return _page(rows, at.limit)
 
     @api.get("/users/{user_id}", summary="One user")
     def user(who: Who, user_id: Id) -> dict[str, Any]:
@@ -174,22 +181,14 @@ def router(store: Store, settings: Settings, today: Callable[[], date]) -> APIRo
             raise HTTPException(404, "There is no such user.")
         return rows[0]
 
-    def groups_of(
-        kind: str,
-        who: Access,
-        limit: int,
-        cursor: str | None,
-        school: str | None,
-        status: str | None,
-        since: datetime | None,
-    ) -> Page:
+    def groups_of(kind: str, who: Access, at: Listing, status: str | None) -> Page:
         lead = settings.sync.visibility_lead_days
         with store.connect() as conn:
             rows = queries.groups_page(
-                conn, who.schools, kind, today(), lead, limit + 1, _decode(cursor),
-                school=school, status=status, since=_utc(since),
+                conn, who.schools, kind, today(), lead, at.limit + 1, _decode(at.cursor),
+                school=at.school, status=status, since=_utc(at.since),
             )  # fmt: skip
-        return _page(rows, limit)
+        return _page(rows, at.limit)
 
     def group_of(kind: str, who: Access, group_id: str) -> dict[str, Any]:
         lead = settings.sync.visibility_lead_days
@@ -200,64 +199,38 @@ def router(store: Store, settings: Settings, today: Callable[[], date]) -> APIRo
         return rows[0]
 
     @api.get("/classes", response_model=Page, summary="Classes, with students and teachers")
-    def classes(
-        who: Who,
-        limit: Limit = 100,
-        cursor: Cursor = None,
-        school: School = None,
-        status: GroupStatus = None,
-        since: Since = None,
-    ) -> Page:
-        return groups_of("class", who, limit, cursor, school, status, since)
+    def classes(who: Who, at: Listed, status: GroupStatus = None) -> Page:
+        return groups_of("class", who, at, status)
 
     @api.get("/classes/{class_id}", summary="One class")
     def one_class(who: Who, class_id: Id) -> dict[str, Any]:
         return group_of("class", who, class_id)
 
     @api.get("/groups", response_model=Page, summary="Teaching groups")
-    def groups(
-        who: Who,
-        limit: Limit = 100,
-        cursor: Cursor = None,
-        school: School = None,
-        status: GroupStatus = None,
-        since: Since = None,
-    ) -> Page:
-        return groups_of("group", who, limit, cursor, school, status, since)
+    def groups(who: Who, at: Listed, status: GroupStatus = None) -> Page:
+        return groups_of("group", who, at, status)
 
     @api.get("/groups/{group_id}", summary="One teaching group")
     def one_group(who: Who, group_id: Id) -> dict[str, Any]:
         return group_of("group", who, group_id)
 
     @api.get("/memberships", response_model=Page, summary="Who is in which class or group")
-    def memberships(
-        who: Who,
-        limit: Limit = 100,
-        cursor: Cursor = None,
-        school: School = None,
-        group: GroupId = None,
-        since: Since = None,
-    ) -> Page:
+    def memberships(who: Who, at: Listed, group: GroupId = None) -> Page:
         with store.connect() as conn:
             rows = queries.memberships_page(
-                conn, who.schools, today(), limit + 1, _decode(cursor), school, group, _utc(since)
-            )
-        return _page(rows, limit)
+                conn, who.schools, today(), at.limit + 1, _decode(at.cursor), at.school, group,
+                _utc(at.since),
+            )  # fmt: skip
+        return _page(rows, at.limit)
 
     @api.get("/lessons", response_model=Page, summary="Lessons tied to a group")
-    def lessons(
-        who: Who,
-        limit: Limit = 100,
-        cursor: Cursor = None,
-        school: School = None,
-        group: GroupId = None,
-        since: Since = None,
-    ) -> Page:
+    def lessons(who: Who, at: Listed, group: GroupId = None) -> Page:
         with store.connect() as conn:
             rows = queries.lessons_page(
-                conn, who.schools, limit + 1, _decode(cursor), school, group, _utc(since)
-            )
-        return _page(rows, limit)
+                conn, who.schools, at.limit + 1, _decode(at.cursor), at.school, group,
+                _utc(at.since),
+            )  # fmt: skip
+        return _page(rows, at.limit)
 
     @api.post(
         "/runs/{run_id}/approve",
