@@ -42,8 +42,17 @@ def main() -> None:
     else:
         subprocess.run(
             [sys.executable, "-m", "babel.messages.frontend", "update", "-i", str(POT), "-o",
-             str(PO), "-l", "sv", "--no-fuzzy-matching", "--omit-header"], check=True,
+             str(PO), "-l", "sv", "--no-fuzzy-matching"], check=True,
         )  # fmt: skip
+    with PO.open("rb") as fh:
+        catalogue = read_po(fh, locale="sv")
+    catalogue.project, catalogue.version = "schoolsync", ""
+    catalogue.copyright_holder = "The schoolsync contributors"
+    catalogue.msgid_bugs_address = ""
+    catalogue.last_translator = "The schoolsync contributors"
+    catalogue.language_team = "Swedish"
+    with PO.open("wb") as fh:
+        write_po(fh, catalogue, no_location=True, width=100)
 
 
 if __name__ == "__main__":

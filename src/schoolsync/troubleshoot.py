@@ -38,7 +38,7 @@ def last_sync_issues(conn: Connection, *subjects: str) -> tuple[int | None, list
         return None, []
     i = t.run_issues.c
     rows = conn.execute(
-        select(i.code, i.severity, i.rule, i.message)
+        select(i.id, i.code, i.severity, i.rule, i.message)
         .where(i.run_id == run_id, i.subject.in_(subjects))
         .order_by(i.id)
     )
@@ -53,10 +53,15 @@ Schools = frozenset[str] | None  # the school ids a viewer may see; None: every 
 
 
 def troubleshoot_group(
-    conn: Connection, name: str, today: date, lead_days: int, schools: Schools = None
+    conn: Connection,
+    name: str,
+    today: date,
+    lead_days: int,
+    schools: Schools = None,
+    only: str | None = None,
 ) -> dict[str, Any]:
     """Everything about the classes and groups named exactly ``name`` (at ``schools``, if given:
-    a school-admin's view).
+    a school-admin's view; ``only``: just the one with that id).
 
     Returns:
         ``{"query", "found": [...], "near": [...], "others": [...], "run_id", "issues"}``.
@@ -67,6 +72,7 @@ def troubleshoot_group(
         select(t.groups, s.name.label("school"))
         .join(t.schools, s.id == g.school_id)
         .where(g.name == name, *_within(g.school_id, schools))
+        .where(*([g.id == only] if only is not None else []))
     ).all()
     for row in rows:
         members = conn.execute(
@@ -136,11 +142,16 @@ def troubleshoot_signature(
     (at ``schools``, if given)."""
     u, ln, s, m, g = t.users.c, t.user_schools.c, t.schools.c, t.memberships.c, t.groups.c
     holders: dict[str, dict[str, Any]] = {}
+    holding = sa.union(
+        select(u.id).where(u.signature == signature),
+        select(ln.user_id).where(ln.signature == signature),
+    ).scalar_subquery()
     rows = conn.execute(
         select(u.id, u.given_name, u.family_name, u.civic_no, u.signature, s.name.label("school"),
                ln.role, ln.signature.label("unit_signature"), ln.start_date, ln.end_date)
         .join(t.user_schools, ln.user_id == u.id)
         .join(t.schools, s.id == ln.school_id)
+        .where(u.id.in_(holding))  # by index: the OR below alone scans every link
         .where((u.signature == signature) | (ln.signature == signature))
         .where(*_within(ln.school_id, schools))
         .order_by(u.family_name, u.given_name, s.name)
@@ -202,8 +213,22 @@ def troubleshoot_signature(
     }
 
 
-def _lesson_summary(rows: list[Any], names: dict[str, str]) -> list[dict[str, Any]]:
+def _group_names(conn: Connection, rows: list[Any]) -> dict[str, str]:
+    """The names of the groups and classes the lesson rows are tied to."""
+    g = t.groups.c
+    ids = sorted({i for row in rows for i in (row.group_id, row.class_id) if i})
+    names: dict[str, str] = {}
+    for start in range(0, len(ids), 500):
+        chunk = ids[start : start + 500]
+        names.update(
+            (r.id, r.name) for r in conn.execute(select(g.id, g.name).where(g.id.in_(chunk)))
+        )
+    return names
+
+
+def _lesson_summary(conn: Connection, rows: list[Any]) -> list[dict[str, Any]]:
     """Lessons grouped by (group, class, subject, teachers): how many, when, how many cancelled."""
+    names = _group_names(conn, rows)
     out: dict[tuple[Any, ...], dict[str, Any]] = {}
     for row in rows:
         key = (row.group_id, row.class_id, row.group_name, row.subject, tuple(row.teachers),
@@ -243,8 +268,7 @@ def group_lessons(
 ) -> dict[str, Any]:
     """The lessons tied to these groups, and the lessons that failed to tie to this name (at
     ``schools``, if given)."""
-    ls, g = t.lessons.c, t.groups.c
-    names = {row.id: row.name for row in conn.execute(select(g.id, g.name))}
+    ls = t.lessons.c
     tied = _lesson_rows(conn, ls.group_id.in_(group_ids)) if group_ids else []
     failed_names = {
         n
@@ -256,15 +280,14 @@ def group_lessons(
         if n == name or how_near(name, n) is not None
     }
     failed = _lesson_rows(conn, ls.group_id.is_(None) & ls.group_name.in_(failed_names), schools)
-    return {"tied": _lesson_summary(tied, names), "failed": _lesson_summary(failed, names)}
+    return {"tied": _lesson_summary(conn, tied), "failed": _lesson_summary(conn, failed)}
 
 
 def signature_lessons(
     conn: Connection, signature: str, schools: Schools = None
 ) -> list[dict[str, Any]]:
     """The lessons that name this signature, tied or not (at ``schools``, if given)."""
-    ls, g = t.lessons.c, t.groups.c
-    names = {row.id: row.name for row in conn.execute(select(g.id, g.name))}
+    ls = t.lessons.c
     condition = sa.cast(ls.teachers, sa.Text).contains(signature, autoescape=True)
     rows = [r for r in _lesson_rows(conn, condition, schools) if signature in r.teachers]
-    return _lesson_summary(rows, names)
+    return _lesson_summary(conn, rows)

@@ -18,9 +18,16 @@ from schoolsync.store import access
 @click.command("serve")
 @click.option("--host", default="127.0.0.1", show_default=True, help="Address to listen on.")
 @click.option("--port", default=8000, show_default=True, type=click.IntRange(1, 65535))
+@click.option(
+    "--secure-cookies/--plain-cookies",
+    default=None,
+    help="Send the session cookie over https only. Default: on, except when listening on a "
+    "loopback address (plain http on the machine itself); give it behind a TLS proxy on the "
+    "same machine.",
+)
 @today_option
 @pass_env
-def serve_command(env: Env, host: str, port: int) -> None:
+def serve_command(env: Env, host: str, port: int, secure_cookies: bool | None) -> None:
     """Serve the directory: the web interface at / (users from `admin user add`) and the REST
     API at /api/v1 (bearer tokens from `admin token add`; OpenAPI at /api/v1/openapi.json).
     Reads never wait for a sync that is running."""
@@ -40,7 +47,7 @@ def serve_command(env: Env, host: str, port: int) -> None:
         store,
         settings,
         lambda: env.today,  # --today, else each day's date
-        secure_cookies=not loopback,
+        secure_cookies=not loopback if secure_cookies is None else secure_cookies,
         settings_file=config.resolve() if config else None,
     )
     where = f"[{host}]" if ":" in host else host

@@ -55,6 +55,8 @@ _LEVELS = (
     (_encoding, "has å/ä/ö damaged by a wrong character encoding"),
 )
 
+REASONS = tuple(reason for _, reason in _LEVELS)
+
 
 def how_near(wanted: str, candidate: str) -> str | None:
     """How ``candidate`` differs from ``wanted`` when only case, spacing, punctuation or

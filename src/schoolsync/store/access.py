@@ -15,6 +15,7 @@ from __future__ import annotations
 
 import hashlib
 import secrets
+from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from typing import Any
@@ -22,6 +23,7 @@ from typing import Any
 import sqlalchemy as sa
 from argon2 import PasswordHasher
 from argon2.exceptions import InvalidHashError, VerificationError
+from sqlalchemy.engine import Connection
 
 from schoolsync.errors import ConflictError, NotFoundError, SchoolsyncError
 from schoolsync.store import schema as t
@@ -172,25 +174,35 @@ def revoke_token(store: Store, name: str) -> None:
             )
 
 
-def _touch(store: Store, token_id: int, now: datetime) -> None:
-    """Record a token's use without waiting for a writer: while a sync holds the directory the
-    write is given up at once (the next request records it)."""
-    c = t.api_tokens.c
+def _without_waiting(store: Store, doing: str, write: Callable[[Connection], Any]) -> bool:
+    """Write without waiting for another writer: while a sync holds the directory the write
+    is given up at once. Returns whether it was written."""
     try:
-        with store.transaction("recording a token's use") as conn:
+        with store.transaction(doing) as conn:
             if store.is_sqlite:
                 conn.exec_driver_sql("PRAGMA busy_timeout=0")
             else:
                 conn.exec_driver_sql("SET LOCAL lock_timeout = '50ms'")
             try:
-                conn.execute(
-                    sa.update(t.api_tokens).where(c.id == token_id).values(last_used_at=now)
-                )
+                write(conn)
             finally:
                 if store.is_sqlite:
                     conn.exec_driver_sql(f"PRAGMA busy_timeout={BUSY_TIMEOUT_MS}")
     except SchoolsyncError:
-        pass
+        return False
+    return True
+
+
+def _touch(store: Store, token_id: int, now: datetime) -> None:
+    """Record a token's use without waiting for a writer (the next request records it)."""
+    c = t.api_tokens.c
+    _without_waiting(
+        store,
+        "recording a token's use",
+        lambda conn: conn.execute(
+            sa.update(t.api_tokens).where(c.id == token_id).values(last_used_at=now)
+        ),
+    )
 
 
 def access_of(store: Store, token: str) -> Access | None:
@@ -296,6 +308,19 @@ def disable_user(store: Store, username: str) -> None:
     _update_user(store, username, "disabling a user", disabled_at=datetime.now(UTC))
 
 
+def end_sessions(store: Store, username: str, epoch: int) -> None:
+    """Sign out: every session of the user that began before now ends (a session is a signed
+    cookie; raising the epoch is what makes a copy of it worthless). Nothing happens when the
+    epoch has moved on already."""
+    c = t.web_users.c
+    with store.transaction("signing out") as conn:
+        conn.execute(
+            sa.update(t.web_users)
+            .where(c.username == username, c.session_epoch == epoch)
+            .values(session_epoch=c.session_epoch + 1)
+        )
+
+
 def list_users(store: Store) -> list[dict[str, Any]]:
     """Every web user (never the hash), with role, schools and times."""
     return _listed(store, t.web_users, "username", ("created_at", "disabled_at"))
@@ -363,16 +388,33 @@ def signing_key(store: Store) -> str:
 # -- the audit log -----------------------------------------------------------------------------
 
 
-def audit(store: Store, actor: str, action: str, subject: str, address: str | None) -> None:
-    """Write one entry of the audit log (waits for a sync's commit like any write: what is not
-    recorded is not shown)."""
+@dataclass(frozen=True)
+class AuditEntry:
+    """One entry of the audit log: who did what, concerning which object (by id)."""
+
+    at: datetime
+    actor: str
+    action: str
+    subject: str
+    address: str | None
+
+
+def audit(store: Store, entries: list[AuditEntry], *, wait: bool = True) -> bool:
+    """Write entries of the audit log. ``wait``: like any write, waiting for a sync's commit
+    (what must be recorded before it is shown); otherwise given up at once while a sync holds
+    the directory. Returns whether they were written."""
+    rows = [vars(e) for e in entries]
+
+    def write(conn: Connection) -> None:
+        conn.execute(sa.insert(t.audit_log), rows)
+
+    if not rows:
+        return True
+    if not wait:
+        return _without_waiting(store, "writing the audit log", write)
     with store.transaction("writing the audit log") as conn:
-        conn.execute(
-            sa.insert(t.audit_log).values(
-                at=datetime.now(UTC), actor=actor, action=action, subject=subject,
-                address=address,
-            )
-        )  # fmt: skip
+        write(conn)
+    return True
 
 
 def audit_page(store: Store, limit: int, before: int | None = None) -> list[dict[str, Any]]:

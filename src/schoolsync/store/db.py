@@ -92,7 +92,13 @@ SQLITE_CACHE_KIB = 65536
 BUSY_TIMEOUT_MS = 30_000  # how long SQLite waits for another writer before it gives up
 
 
+def _fold(text: str | None) -> str | None:
+    return text.lower() if isinstance(text, str) else text
+
+
 def _sqlite_pragmas(dbapi_conn: Any, _record: Any) -> None:
+    # SQLite's own lower() folds only A–Z: searches fold with Python's, which knows Å, Ä and Ö.
+    dbapi_conn.create_function("unicode_lower", 1, _fold, deterministic=True)
     cur = dbapi_conn.cursor()
     cur.execute("PRAGMA foreign_keys=ON")
     cur.execute("PRAGMA journal_mode=WAL")

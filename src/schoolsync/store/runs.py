@@ -16,10 +16,14 @@ from schoolsync.errors import NotFoundError
 from schoolsync.store import schema as t
 
 
-def list_runs(conn: Connection, limit: int = 20) -> list[dict[str, Any]]:
-    """The newest runs first, with their issue counts by severity."""
+def list_runs(
+    conn: Connection, limit: int = 20, *, where: Collection[Any] = (), offset: int = 0
+) -> list[dict[str, Any]]:
+    """The newest runs first (those meeting ``where``, after ``offset``), with their issue
+    counts by severity."""
     r = t.runs.c
-    rows = conn.execute(select(t.runs).order_by(r.id.desc()).limit(limit)).mappings().all()
+    query = select(t.runs).where(*where).order_by(r.id.desc()).limit(limit).offset(offset)
+    rows = conn.execute(query).mappings().all()
     ids = [row["id"] for row in rows]
     counts: dict[int, dict[str, int]] = {i: {} for i in ids}
     if ids:

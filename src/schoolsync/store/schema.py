@@ -311,3 +311,7 @@ audit_log = Table(
 )
 
 Index("ix_users_family_given", users.c.family_name, users.c.given_name)
+# Looked up by name and signature alone: troubleshooting, and the issues a page shows by school.
+Index("ix_groups_name", groups.c.name)
+Index("ix_users_signature", users.c.signature)
+Index("ix_user_schools_signature", user_schools.c.signature)

@@ -1,9 +1,10 @@
 """What the web interface's pages show, read with SQL a page at a time and only within the schools
 the viewer may see (``schools``: a school-admin's school ids; None: every school).
 
-An issue belongs to the schools of the persons it names and of the class or group it is about;
-an issue that names neither (a file that cannot be read, a count of protected persons) concerns
-the organisation and is shown to organisation-wide viewers only.
+An issue belongs to the schools of the persons it names, of the class or group it is about (when
+only one school has a class or group of that name), and of the school a lock names; an issue that
+names none of these (a file that cannot be read, a count of protected persons, "7A" when several
+schools have a 7A) concerns the organisation and is shown to organisation-wide viewers only.
 """
 
 from __future__ import annotations
@@ -32,6 +33,21 @@ def _active(start: date | None, end: date | None, today: date) -> bool:
     return (start is None or start <= today) and is_open(end, today)
 
 
+def _folded(conn: Connection, column: Any, query: str) -> Any:
+    """``column`` in lower case for comparing with ``query`` (lower case): Å, Ä and Ö folded
+    too. SQLite's lower() folds only A–Z, so for a query with other letters the store's
+    ``unicode_lower`` (Python's, row by row: slower) does it; for an ASCII query SQLite's own
+    is enough, as no other letter can match one of its letters either way."""
+    slow = conn.dialect.name == "sqlite" and not query.isascii()
+    return getattr(sa.func, "unicode_lower" if slow else "lower")(column)
+
+
+def _active_on(columns: Any, today: date) -> list[Any]:
+    """The SQL of :func:`_active` for a table with ``start_date`` and ``end_date``."""
+    start, end = columns.start_date, columns.end_date
+    return [sa.or_(start.is_(None), start <= today), sa.or_(end.is_(None), end >= today)]
+
+
 def _like(text: str) -> str:
     """A LIKE pattern for text anywhere (the wildcards in ``text`` taken literally)."""
     escaped = text.lower().replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_")
@@ -49,8 +65,8 @@ def school_names(conn: Connection, schools: Schools) -> dict[str, str]:
 
 
 def _issue_schools(conn: Connection, issue_ids: list[int]) -> dict[int, set[str]]:
-    """The schools each issue concerns: those of the persons it names and of the classes and
-    groups its subject names."""
+    """The schools each issue concerns: those of the persons it names, of the class or group
+    its subject names (when one school alone has that name), and of the school it names."""
     found: dict[int, set[str]] = defaultdict(set)
     if not issue_ids:
         return found
@@ -64,8 +80,12 @@ def _issue_schools(conn: Connection, issue_ids: list[int]) -> dict[int, set[str]
             .join(t.user_schools, ln.user_id == u.id)
             .where(ip.issue_id.in_(chunk))
         )
-        groups = (
-            sa.select(i.id, g.school_id).join(t.groups, g.name == i.subject).where(i.id.in_(chunk))
+        groups = (  # a name only one school has: "7A" is at every school, and says no school
+            sa.select(i.id, sa.func.min(g.school_id))
+            .join(t.groups, g.name == i.subject)
+            .where(i.id.in_(chunk))
+            .group_by(i.id)
+            .having(sa.func.count(sa.distinct(g.school_id)) == 1)
         )
         named = (  # a lock's issue is about a school, by name
             sa.select(i.id, t.schools.c.id)
@@ -75,6 +95,26 @@ def _issue_schools(conn: Connection, issue_ids: list[int]) -> dict[int, set[str]
         rows = [*conn.execute(persons), *conn.execute(groups), *conn.execute(named)]
         for issue_id, school_id in rows:
             found[issue_id].add(school_id)
+    return found
+
+
+def issues_within(conn: Connection, issues: list[dict[str, Any]], schools: Schools) -> list[Any]:
+    """The issues (dicts with their ``id``) that concern one of ``schools`` (all: None)."""
+    if schools is None:
+        return issues
+    where = _issue_schools(conn, [x["id"] for x in issues])
+    return [x for x in issues if schools & where.get(x["id"], set())]
+
+
+def _issue_persons(conn: Connection, issue_ids: list[int]) -> dict[int, set[str]]:
+    """The register ids of the persons each issue names."""
+    found: dict[int, set[str]] = defaultdict(set)
+    ip = t.run_issue_persons.c
+    for start in range(0, len(issue_ids), 500):
+        chunk = issue_ids[start : start + 500]
+        query = sa.select(ip.issue_id, ip.register_id).where(ip.issue_id.in_(chunk))
+        for issue_id, register_id in conn.execute(query):
+            found[issue_id].add(register_id)
     return found
 
 
@@ -89,24 +129,29 @@ def _issues(conn: Connection, run_id: int, schools: Schools) -> list[dict[str, A
             .order_by(i.id)
         ).mappings()
     ]
-    where = _issue_schools(conn, [r["id"] for r in rows])
+    ids = [r["id"] for r in rows]
+    where = _issue_schools(conn, ids)
+    persons = _issue_persons(conn, ids)
     out = []
     for row in rows:
         row["schools"] = sorted(where.get(row["id"], ()))
+        row["persons"] = sorted(persons.get(row["id"], ()))
         if schools is None or schools & set(row["schools"]):
             out.append(row)
     return out
 
 
-def _key(issue: dict[str, Any]) -> tuple[str, str]:
-    return issue["code"], issue["subject"]
+def _key(issue: dict[str, Any]) -> tuple[str, str, tuple[str, ...]]:
+    """What makes two runs' issues the same one: the code, the subject, and the persons it
+    names (a masked personnummer is the subject of many persons' issues)."""
+    return issue["code"], issue["subject"], tuple(issue["persons"])
 
 
 def _last_syncs(conn: Connection) -> list[int]:
     r = t.runs.c
     query = (
         sa.select(r.id)
-        .where(r.kind == "sync", r.status.in_(("applied", "held")))
+        .where(r.kind == "sync", r.status == "applied")
         .order_by(r.id.desc())
         .limit(2)
     )
@@ -114,17 +159,16 @@ def _last_syncs(conn: Connection) -> list[int]:
 
 
 def overview(conn: Connection, schools: Schools, today: date) -> dict[str, Any]:
-    """The dashboard: the last run of each kind, the held runs, the last sync's issues as new,
-    still open and resolved since the sync before, and each school's counts."""
+    """The dashboard: the last run of each kind and outcome, the held runs, the last applied
+    sync's issues as new, still open and resolved since the applied sync before (a held run's
+    are its own page's), and each school's counts."""
     r = t.runs.c
-    latest = sa.select(sa.func.max(r.id)).group_by(r.kind)
-    last_runs = [
-        run for run in list_runs(conn, 50) if run["id"] in set(conn.execute(latest).scalars())
-    ]
+    latest = sa.select(sa.func.max(r.id)).group_by(r.kind, r.status).scalar_subquery()
+    last_runs = list_runs(conn, 100, where=[r.id.in_(latest)])
     held = [
         run
-        for run in list_runs(conn, 200)
-        if run["status"] == "held" and not (run["options"] or {}).get("approved_by_run")
+        for run in list_runs(conn, 1000, where=[r.status == "held"])
+        if not (run["options"] or {}).get("approved_by_run")
     ]
     syncs = _last_syncs(conn)
     last = _issues(conn, syncs[0], schools) if syncs else []
@@ -155,13 +199,12 @@ def schools_list(
     """The visible schools with their active students, staff, classes and groups today."""
     ln, g = t.user_schools.c, t.groups.c
     people: dict[str, dict[str, int]] = defaultdict(lambda: defaultdict(int))
-    for school_id, role, start, end in conn.execute(
-        sa.select(ln.school_id, ln.role, ln.start_date, ln.end_date).where(
-            *_within(ln.school_id, schools)
-        )
+    for school_id, role, n in conn.execute(
+        sa.select(ln.school_id, ln.role, sa.func.count())
+        .where(*_within(ln.school_id, schools), *_active_on(ln, today))
+        .group_by(ln.school_id, ln.role)
     ):
-        if _active(start, end, today):
-            people[school_id][role] += 1
+        people[school_id][role] = n
     kinds: dict[str, dict[str, int]] = defaultdict(lambda: defaultdict(int))
     for school_id, kind, n in conn.execute(
         sa.select(g.school_id, g.kind, sa.func.count())
@@ -193,13 +236,10 @@ def runs_list(
     r = t.runs.c
     where = [c for c in (r.kind == kind if kind else None, r.status == status if status else None)
              if c is not None]  # fmt: skip
-    total = int(conn.execute(sa.select(sa.func.count()).where(*where)).scalar_one())
-    ids = list(
-        conn.execute(
-            sa.select(r.id).where(*where).order_by(r.id.desc()).limit(limit).offset(offset)
-        ).scalars()
+    total = int(
+        conn.execute(sa.select(sa.func.count()).select_from(t.runs).where(*where)).scalar_one()
     )
-    rows = [run for run in list_runs(conn, limit + offset) if run["id"] in set(ids)]
+    rows = list_runs(conn, limit, where=where, offset=offset)
     return rows, total
 
 
@@ -235,7 +275,11 @@ def run_page(
         }
         for code, items in by_code.items()
     ]
-    groups.sort(key=lambda x: (SEVERITY_ORDER.get(x["severity"], 9), x["code"]))
+    # What held the run first (its reason), then by severity and code.
+    groups.sort(
+        key=lambda x: (not x["code"].startswith("lock-"), SEVERITY_ORDER.get(x["severity"], 9),
+                       x["code"])
+    )  # fmt: skip
     log, total = change_log(conn, run_id, schools, today, log_offset, log_limit)
     return {"run": run, "issue_groups": groups, "issue_count": len(issues),
             "hidden_issues": hidden, "log": log, "log_total": total}  # fmt: skip
@@ -264,11 +308,17 @@ def _issue_links(
                 "" if protected else f" ({mask_civic_no(civic, today=today)})"
             )
             found[issue_id].append({"kind": "person", "id": user_id, "label": label})
+        unique = (
+            sa.select(g.name)
+            .group_by(g.name)
+            .having(sa.func.count(sa.distinct(g.school_id)) == 1)
+            .scalar_subquery()
+        )
         groups = conn.execute(
             sa.select(i.id, g.id, g.name, g.kind, s.name)
             .join(t.groups, g.name == i.subject)
             .join(t.schools, s.id == g.school_id)
-            .where(i.id.in_(chunk), *_within(g.school_id, schools))
+            .where(i.id.in_(chunk), g.name.in_(unique), *_within(g.school_id, schools))
         )
         for issue_id, group_id, name, kind, school in groups:
             found[issue_id].append({"kind": kind, "id": group_id, "label": f"{name}, {school}"})
@@ -331,7 +381,7 @@ def groups_list(
     g, s, m = t.groups.c, t.schools.c, t.memberships.c
     where = [g.kind.in_(kinds), *_within(g.school_id, schools)]
     if query:
-        where.append(sa.func.lower(g.name).like(_like(query), escape="\\"))
+        where.append(_folded(conn, g.name, query).like(_like(query), escape="\\"))
     if school:
         where.append(g.school_id == school)
     total = int(
@@ -380,9 +430,12 @@ def persons_list(
     role: str | None,
     offset: int,
     limit: int,
+    *,
+    count: bool = True,
 ) -> tuple[list[dict[str, Any]], int]:
-    """Persons by name, searched by name or signature, a page at a time; and how many match.
-    A school-admin sees those linked to its schools, with those links only."""
+    """Persons by name, searched by name or signature, a page at a time; and how many match
+    (``count=False``: not counted, -1). A school-admin sees those linked to its schools, with
+    those links only."""
     u, ln, s = t.users.c, t.user_schools.c, t.schools.c
     link = [ln.user_id == u.id, *_within(ln.school_id, schools)]
     if role:
@@ -396,13 +449,17 @@ def persons_list(
             pattern = _like(word)
             where.append(
                 sa.or_(
-                    sa.func.lower(u.given_name).like(pattern, escape="\\"),
-                    sa.func.lower(u.family_name).like(pattern, escape="\\"),
-                    sa.func.lower(u.signature) == word.lower(),
+                    _folded(conn, u.given_name, word).like(pattern, escape="\\"),
+                    _folded(conn, u.family_name, word).like(pattern, escape="\\"),
+                    _folded(conn, u.signature, word) == word.lower(),
                 )
             )
-    total = int(
-        conn.execute(sa.select(sa.func.count()).select_from(t.users).where(*where)).scalar_one()
+    total = (
+        int(
+            conn.execute(sa.select(sa.func.count()).select_from(t.users).where(*where)).scalar_one()
+        )
+        if count
+        else -1
     )
     rows = conn.execute(
         sa.select(u.id, u.given_name, u.family_name, u.civic_no, u.signature, u.protected, u.status)

@@ -4,13 +4,20 @@ at ``/api/v1``, with the security headers every answer carries."""
 from __future__ import annotations
 
 import time
-from collections.abc import Awaitable, Callable
+from collections.abc import AsyncIterator, Awaitable, Callable
+from contextlib import asynccontextmanager
 from datetime import date
 from pathlib import Path
 
 from fastapi import FastAPI, Request, Response
+from fastapi.exception_handlers import (
+    http_exception_handler,
+    request_validation_exception_handler,
+)
+from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
 from fastapi.staticfiles import StaticFiles
+from starlette.exceptions import HTTPException as StarletteHTTPException
 from starlette.middleware.sessions import SessionMiddleware
 
 from schoolsync import __version__
@@ -19,6 +26,7 @@ from schoolsync.errors import SchoolsyncError
 from schoolsync.store.access import signing_key
 from schoolsync.store.db import Store
 from schoolsync.web import api, auth, ui
+from schoolsync.web.audit import AuditTrail
 
 CSP = (
     "default-src 'self'; script-src 'self'; style-src 'self'; img-src 'self' data:; "
@@ -33,6 +41,36 @@ _HEADERS = {
     "Permissions-Policy": "camera=(), microphone=(), geolocation=(), payment=()",
     "Cross-Origin-Opener-Policy": "same-origin",
 }
+
+
+async def _invalid(request: Request, exc: RequestValidationError) -> Response:
+    """A request the routes cannot take: the API's usual 422, a page's sentence."""
+    if request.url.path.startswith("/api/"):
+        return await request_validation_exception_handler(request, exc)
+    return ui.problem(request, 400, "invalid")
+
+
+async def _http_error(request: Request, exc: StarletteHTTPException) -> Response:
+    """No such page, or not with this method: the API's JSON, a page's sentence."""
+    if request.url.path.startswith("/api/"):
+        return await http_exception_handler(request, exc)
+    return ui.problem(request, exc.status_code, "not-found" if exc.status_code in (404, 405)
+                      else "invalid")  # fmt: skip
+
+
+def _failed(request: Request, _exc: Exception) -> Response:
+    """Anything unforeseen: a sentence, never a traceback, with the headers every answer
+    carries (this answer is made outside the middleware that adds them)."""
+    if request.url.path.startswith("/api/"):
+        response: Response = JSONResponse(
+            {"detail": "Something went wrong on the server; the request was not carried out."},
+            status_code=500,
+        )
+    else:
+        response = ui.problem(request, 500, "failed")
+    for name, value in {**_HEADERS, "Cache-Control": "no-store"}.items():
+        response.headers.setdefault(name, value)
+    return response
 
 
 def create_app(
@@ -56,7 +94,15 @@ def create_app(
         clock: The time, for sessions (tests give their own).
         throttle: The sign-in throttle (tests give one with their own clock).
     """
+    trail = AuditTrail(store)
+
+    @asynccontextmanager
+    async def lifespan(_app: FastAPI) -> AsyncIterator[None]:
+        yield
+        trail.flush()  # what the audit log could not take while a sync held the directory
+
     app = FastAPI(
+        lifespan=lifespan,
         title="schoolsync",
         version=__version__,
         openapi_url="/api/v1/openapi.json",
@@ -66,8 +112,9 @@ def create_app(
     app.state.store = store
     app.state.clock = clock
     app.include_router(api.router(store, settings, today))
+    app.state.trail = trail
     app.include_router(
-        ui.router(store, settings, today, settings_file, clock, throttle or auth.Throttle())
+        ui.router(store, settings, today, settings_file, clock, throttle or auth.Throttle(), trail)
     )
     app.mount("/static", StaticFiles(directory=Path(__file__).parent / "static"), name="static")
     app.add_middleware(
@@ -88,6 +135,8 @@ def create_app(
             response.headers.setdefault(name, value)
         if not request.url.path.startswith("/static/"):
             response.headers.setdefault("Cache-Control", "no-store")
+        if request.url.scheme == "https":  # as served, or as a trusted proxy says it was
+            response.headers.setdefault("Strict-Transport-Security", "max-age=31536000")
         return response
 
     @app.exception_handler(SchoolsyncError)
@@ -102,6 +151,9 @@ def create_app(
             )
         return ui.unavailable(request)
 
+    app.add_exception_handler(RequestValidationError, _invalid)  # type: ignore[arg-type]
+    app.add_exception_handler(StarletteHTTPException, _http_error)  # type: ignore[arg-type]
+    app.add_exception_handler(Exception, _failed)
     app.add_exception_handler(ui.SignInNeeded, ui.to_sign_in)  # type: ignore[arg-type]
     app.add_exception_handler(ui.Refused, ui.refused_page)  # type: ignore[arg-type]
     return app

@@ -94,26 +94,29 @@ class Throttle:
             times.popleft()
         return times
 
-    def wait(self, account: str, address: str) -> int:
-        """Seconds until a sign-in to ``account`` from ``address`` may be tried; 0: now."""
+    def attempt(self, account: str, address: str) -> int:
+        """Begin a sign-in to ``account`` from ``address``: the seconds until one may be tried
+        (0: now, and the attempt is counted as failed until :meth:`succeeded` says otherwise,
+        so parallel tries cannot slip past the limit while a password is being checked)."""
         now = self._clock()
+        keys = ((f"a:{account.casefold()}", ACCOUNT_FAILURES), (f"i:{address}", ADDRESS_FAILURES))
         with self._lock:
             waits = []
-            for key, limit in ((f"a:{account.lower()}", ACCOUNT_FAILURES),
-                               (f"i:{address}", ADDRESS_FAILURES)):  # fmt: skip
+            for key, limit in keys:
                 times = self._recent(key, now)
                 if len(times) >= limit:
                     waits.append(max(1, math.ceil(times[0] + WINDOW - now)))
-            return max(waits, default=0)
+            if waits:
+                return max(waits)
+            for key, _ in keys:
+                self._failures[key].append(now)
+            return 0
 
-    def failed(self, account: str, address: str) -> None:
-        """Count a failed sign-in."""
-        now = self._clock()
+    def succeeded(self, account: str, address: str) -> None:
+        """A right password: the account's failures are cleared, and this attempt is taken
+        back from the address's count."""
         with self._lock:
-            self._failures[f"a:{account.lower()}"].append(now)
-            self._failures[f"i:{address}"].append(now)
-
-    def succeeded(self, account: str) -> None:
-        """A right password clears the account's failures (not the address's)."""
-        with self._lock:
-            self._failures.pop(f"a:{account.lower()}", None)
+            self._failures.pop(f"a:{account.casefold()}", None)
+            times = self._failures.get(f"i:{address}")
+            if times:
+                times.pop()

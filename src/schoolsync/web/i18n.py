@@ -65,13 +65,20 @@ def number(value: int | float | None) -> str:
     return "–" if value is None else format_decimal(value, locale=_locale())
 
 
-def when(value: datetime | None) -> str:
-    """A point in time, in Swedish time, as the locale writes it."""
-    if value is None:
+def when(value: datetime | str | None) -> str:
+    """A point in time (or its ISO 8601 text), in Swedish time, as the locale writes it."""
+    if value is None or value == "":
         return "–"
-    if value.tzinfo is None:
-        value = value.replace(tzinfo=ZoneInfo("UTC"))
-    return format_datetime(value, "short", tzinfo=_TIME_ZONE, locale=_locale())
+    if isinstance(value, str):
+        try:
+            moment = datetime.fromisoformat(value)
+        except ValueError:
+            return value
+    else:
+        moment = value
+    if moment.tzinfo is None:
+        moment = moment.replace(tzinfo=ZoneInfo("UTC"))
+    return format_datetime(moment, "short", tzinfo=_TIME_ZONE, locale=_locale())
 
 
 def day(value: date | str | None) -> str:
@@ -87,6 +94,7 @@ def dynamic_messages() -> list[str]:
     """The texts the templates translate by value (``_(run.status)``, an issue's title, …): in
     the catalogue like every other text, though no extractor sees them written out."""
     from schoolsync.domain.issues import KINDS
+    from schoolsync.domain.near import REASONS
     from schoolsync.engine.plan.changeset import ENTITY_GROUP, REPORT_GROUPS
     from schoolsync.store.access import ROLES
 
@@ -115,7 +123,9 @@ def dynamic_messages() -> list[str]:
         ),
         *("error", "warning", "info"),
         *("active", "inactive"),
-        *("civic-no-shown", "run-approved"),  # the audit log's actions
+        *("Active", "Ended", "Archived"),  # a person's, a link's or a group's status
+        *REASONS,  # how a near name differs
+        *("civic-no-shown", "person-viewed", "run-approved"),  # the audit log's actions
         *(kind.title for kind in KINDS.values()),
     ]
     return sorted(set(words))

@@ -10,6 +10,7 @@ with a personnummer, address or contact data.
 from __future__ import annotations
 
 import json
+import re
 from collections.abc import Callable
 from datetime import date
 from pathlib import Path
@@ -21,6 +22,7 @@ from fastapi import Path as FastPath
 from fastapi.responses import HTMLResponse, RedirectResponse
 from fastapi.templating import Jinja2Templates
 from jinja2 import Environment, PackageLoader, select_autoescape
+from pydantic import BaseModel
 
 from schoolsync.domain.issues import KINDS
 from schoolsync.domain.near import how_near
@@ -38,8 +40,12 @@ from schoolsync.store.access import Access
 from schoolsync.store.db import Store
 from schoolsync.troubleshoot import troubleshoot_group, troubleshoot_signature
 from schoolsync.web import auth, i18n
+from schoolsync.web.audit import AuditTrail
 
 PAGE = 50  # rows per page of a list
+# What a teacher's signature looks like: a search for anything else asks for no signature (the
+# lessons' teachers are read by a scan).
+_SIGNATURE = re.compile(r"[^\W_]{2,10}")
 _ID = r"^[A-Za-z0-9_.:-]{1,200}$"
 Id = Annotated[str, FastPath(pattern=_ID)]
 RunId = Annotated[int, FastPath(ge=1, le=2**31 - 1)]
@@ -64,7 +70,6 @@ def viewer(request: Request) -> Access:
 
 
 Viewer = Annotated[Access, Depends(viewer)]
-Search = Annotated[str, Query(max_length=200)]
 SchoolId = Annotated[str | None, Query(pattern=r"^[A-Za-z0-9_.:-]{0,200}$")]
 Role = Annotated[str | None, Form(pattern=r"^(student|teacher|staff|guardian)?$")]
 
@@ -116,6 +121,18 @@ def render(
     )
 
 
+def problem(request: Request, status: int, message: str) -> HTMLResponse:
+    """A refusal as a page, in the session's language (the session may be gone: no menu)."""
+    try:
+        return render(request, "error.html", None, status, message=message)
+    except AssertionError:  # outside the session middleware (an unforeseen failure)
+        i18n.language.set(i18n.DEFAULT)
+        return templates.TemplateResponse(
+            request, "error.html", {"viewer": None, "lang": i18n.DEFAULT, "csrf": "",
+                                    "path": "/", "message": message}, status_code=status,
+        )  # fmt: skip
+
+
 def unavailable(request: Request) -> HTMLResponse:
     """The directory could not be read just now."""
     response = render(request, "error.html", None, 503, message="unavailable")
@@ -124,8 +141,10 @@ def unavailable(request: Request) -> HTMLResponse:
 
 
 def to_sign_in(request: Request, _exc: SignInNeeded) -> Response:
-    """To the sign-in page, coming back here afterwards (htmx: the whole page goes)."""
-    target = "/login?next=" + quote(request.url.path, safe="/")
+    """To the sign-in page, coming back here afterwards (a page; after a form, the overview:
+    the form is not sent again). htmx: the whole page goes."""
+    back = request.url.path if request.method == "GET" else "/"
+    target = "/login?next=" + quote(back, safe="/")
     if request.headers.get("hx-request"):
         return Response(status_code=401, headers={"HX-Redirect": target})
     return RedirectResponse(target, status_code=303)
@@ -154,6 +173,7 @@ def router(
     settings_file: Path | None,
     clock: Callable[[], float],
     throttle: auth.Throttle,
+    trail: AuditTrail,
 ) -> APIRouter:
     """The web interface's routes."""
     ui = APIRouter(include_in_schema=False, default_response_class=HTMLResponse)
@@ -184,7 +204,7 @@ def router(
         if not auth.csrf_ok(request, csrf):
             return render(request, "login.html", None, 403, next=target, problem="csrf")
         address = _address(request)
-        wait = throttle.wait(username, address)
+        wait = throttle.attempt(username, address)
         if wait:
             return render(
                 request, "login.html", None, 429, next=target, problem="throttled",
@@ -192,15 +212,17 @@ def router(
             )  # fmt: skip
         session = access.authenticate(store, username, password)
         if session is None:
-            throttle.failed(username, address)
             return render(request, "login.html", None, 401, next=target, problem="wrong")
-        throttle.succeeded(username)
+        throttle.succeeded(username, address)
         auth.begin(request, session.username, session.epoch, clock())
         return RedirectResponse(target, status_code=303)
 
     @ui.post("/logout")
     def logout(request: Request, csrf: Annotated[str | None, Form()] = None) -> RedirectResponse:
         checked(request, csrf)
+        found = auth.signed_in(request, clock())
+        if found is not None:  # a copy of the cookie is worth nothing from now on
+            access.end_sessions(store, *found)
         auth.end(request)
         return RedirectResponse("/login", status_code=303)
 
@@ -273,7 +295,7 @@ def router(
                 request, "run.html", who, 409, view=view,
                 log_pages=_pages(view["log_total"], 1), refused=exc.message,
             )  # fmt: skip
-        access.audit(store, who.actor, "run-approved", str(run_id), _address(request))
+        trail.record(who.actor, "run-approved", str(run_id), _address(request), strict=True)
         return RedirectResponse(f"/runs/{result.run_id}", status_code=303)
 
     # -- Felsökning ------------------------------------------------------------------------------
@@ -295,8 +317,16 @@ def router(
             return render(request, "troubleshoot.html", who, query="")
         with store.connect() as conn:
             group = troubleshoot_group(conn, query, today(), lead, who.schools)
-            signature = troubleshoot_signature(conn, query, today(), who.schools)
-            persons, total = views.persons_list(conn, who.schools, today(), query, None, 0, 20)
+            signature = (  # a class's or group's name is not also looked up as a signature
+                troubleshoot_signature(conn, query, today(), who.schools)
+                if _SIGNATURE.fullmatch(query) and not group["found"]
+                else {"found": [], "lessons": [], "near": [], "others": [], "issues": []}
+            )
+            persons, total = views.persons_list(
+                conn, who.schools, today(), query, None, 0, 20, count=False
+            )
+            for view in (group, signature):
+                view["issues"] = views.issues_within(conn, view["issues"], who.schools)
         return render(
             request, "troubleshoot.html", who, query=query, group=group, signature=signature,
             persons=persons, persons_total=total, how_near=how_near,
@@ -326,17 +356,37 @@ def router(
             listing="classes" if kinds == ("class",) else "groups",
         )  # fmt: skip
 
+    Kinds = {"classes": ("class",), "groups": ("group", "mentor", "other")}
+
     @ui.get("/classes")
     def classes(
-        request: Request, who: Viewer, q: Search = "", school: SchoolId = None, page: PageNo = 1
+        request: Request, who: Viewer, school: SchoolId = None, page: PageNo = 1
     ) -> HTMLResponse:
-        return group_list(request, who, ("class",), q, school or None, page)
+        return group_list(request, who, Kinds["classes"], "", school or None, page)
 
     @ui.get("/groups")
     def groups(
-        request: Request, who: Viewer, q: Search = "", school: SchoolId = None, page: PageNo = 1
+        request: Request, who: Viewer, school: SchoolId = None, page: PageNo = 1
     ) -> HTMLResponse:
-        return group_list(request, who, ("group", "mentor", "other"), q, school or None, page)
+        return group_list(request, who, Kinds["groups"], "", school or None, page)
+
+    def search_groups(listing: str) -> Callable[..., HTMLResponse]:
+        def search(
+            request: Request,
+            who: Viewer,
+            q: Annotated[str, Form(max_length=200)] = "",
+            school: Annotated[str, Form(pattern=r"^[A-Za-z0-9_.:-]{0,200}$")] = "",
+            page: Annotated[int, Form(ge=1, le=100_000)] = 1,
+            csrf: Annotated[str | None, Form()] = None,
+        ) -> HTMLResponse:
+            """A search by name is POSTed: a mentor group may be named after its mentor."""
+            checked(request, csrf)
+            return group_list(request, who, Kinds[listing], q, school or None, page)
+
+        return search
+
+    for listing in Kinds:
+        ui.add_api_route(f"/{listing}", search_groups(listing), methods=["POST"])
 
     @ui.get("/groups/{group_id}")
     def group(request: Request, who: Viewer, group_id: Id) -> HTMLResponse:
@@ -344,8 +394,8 @@ def router(
             name = views.group_name(conn, who.schools, group_id)
             if name is None:
                 return not_found(request, who)
-            view = troubleshoot_group(conn, name, today(), lead, who.schools)
-        view["found"] = [x for x in view["found"] if x["id"] == group_id]
+            view = troubleshoot_group(conn, name, today(), lead, who.schools, only=group_id)
+            view["issues"] = views.issues_within(conn, view["issues"], who.schools)
         return render(request, "group.html", who, view=view, how_near=how_near)
 
     # -- persons -------------------------------------------------------------------------------
@@ -386,6 +436,8 @@ def router(
             view = views.person(conn, who.schools, user_id, today())
         if view is None:
             return not_found(request, who)
+        if shown is None:
+            trail.record(who.actor, "person-viewed", user_id, _address(request))
         return render(request, "person.html", who, person=view, shown=shown)
 
     @ui.get("/persons/{user_id}")
@@ -403,7 +455,7 @@ def router(
             number = views.civic_no(conn, who.schools, user_id)
         if number is None:
             return person_page(request, who, user_id)  # not there, or protected: never shown
-        access.audit(store, who.actor, "civic-no-shown", user_id, _address(request))
+        trail.record(who.actor, "civic-no-shown", user_id, _address(request), strict=True)
         return person_page(request, who, user_id, shown=number)
 
     # -- settings and the audit log --------------------------------------------------------------
@@ -448,25 +500,31 @@ def settings_rows(
     settings: Settings, settings_file: Path | None, schools: set[str] | None
 ) -> list[dict[str, str]]:
     """Every effective setting, with where its value came from (the file or the default);
-    secrets are named by where they are read from, never shown."""
+    secrets are named by where they are read from, never shown. ``schools``: a school-admin's
+    school names (the per-school entries of other schools are left out)."""
     rows: list[dict[str, str]] = []
 
-    def walk(model: Any, prefix: str) -> None:
+    def row(key: str, value: Any, origin: str) -> None:
+        text = json.dumps(value, ensure_ascii=False, default=str)
+        rows.append({"key": key, "value": text, "origin": origin})
+
+    def walk(model: BaseModel, prefix: str) -> None:
         for name in type(model).model_fields:
             value = getattr(model, name)
             key = f"{prefix}{name}"
             origin = "file" if name in model.model_fields_set else "default"
-            if name == "schools":
-                for school in value:
-                    if schools is None or school.name in schools:
-                        rows.append({"key": f"[[schools]] {school.name}", "value":
-                                     ", ".join(school.units), "origin": "file"})  # fmt: skip
-                continue
-            if hasattr(type(value), "model_fields"):
+            if isinstance(value, BaseModel):
                 walk(value, f"{key}.")
-                continue
-            rows.append({"key": key, "value": json.dumps(value, ensure_ascii=False, default=str),
-                         "origin": origin})  # fmt: skip
+            elif isinstance(value, list) and value and isinstance(value[0], BaseModel):
+                for item in value:  # [[schools]]
+                    if schools is None or getattr(item, "name", None) in schools:
+                        walk(item, f"{key}[{getattr(item, 'name', '')}].")
+            elif isinstance(value, dict) and all(isinstance(v, BaseModel) for v in value.values()):
+                for school, item in value.items():  # [locks.schools."NAME"]
+                    if schools is None or school in schools:
+                        walk(item, f"{key}.{school}.")
+            else:
+                row(key, value, origin)
 
     walk(settings, "")
     return rows
