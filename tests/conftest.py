@@ -31,6 +31,19 @@ from schoolsync.export import export_directory
 from schoolsync.store.db import Store
 
 
+def pytest_configure(config: pytest.Config) -> None:
+    """In-process tests hash web users' passwords with argon2id at its smallest cost: each
+    sign-in at the real cost takes a sixth of a second, and the web tests sign in hundreds of
+    times. The real cost is what `schoolsync` in a subprocess (the browser and serve tests)
+    uses, and what a test of the stored hash checks."""
+    from argon2 import PasswordHasher
+
+    from schoolsync.store import access
+
+    access._hasher = PasswordHasher(time_cost=1, memory_cost=1024, parallelism=1)
+    access._DUMMY_HASH = access._hasher.hash("an unknown user")
+
+
 def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
     """The long tests first (kill, corpus, property: marked slow), the rest after them in their
     order: with several workers (pytest-xdist) they then run beside the short ones instead of

@@ -439,9 +439,10 @@ class Store:
         Best effort: the run is committed already, so a failure here changes nothing."""
         if self.is_sqlite:
             return
+        names = ", ".join(f'"{table.name}"' for table in metadata.sorted_tables)  # only ours
         try:
             with self.engine.connect() as conn:
-                conn.exec_driver_sql("ANALYZE")
+                conn.exec_driver_sql(f"ANALYZE {names}")
                 conn.commit()
         except SQLAlchemyError:
             pass
