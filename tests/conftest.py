@@ -35,7 +35,7 @@ def pytest_configure(config: pytest.Config) -> None:
     """In-process tests hash web users' passwords with argon2id at its smallest cost: each
     sign-in at the real cost takes a sixth of a second, and the web tests sign in hundreds of
     times. The real cost is what `schoolsync` in a subprocess (the browser and serve tests)
-    uses, and what a test of the stored hash checks."""
+    uses; tests/web/test_ui.py checks it there."""
     from argon2 import PasswordHasher
 
     from schoolsync.store import access

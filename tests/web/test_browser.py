@@ -73,6 +73,8 @@ def site(chromium_browser: Any, tmp_path_factory: pytest.TempPathFactory) -> Ite
     built = build_directory(root, EXAMPLE_BUNDLE, [schedule], TODAY, OWN)
     with serve(built, root / "serve.log") as served:
         yield served
+    said = (root / "serve.log").read_text(encoding="utf-8")  # each worker's own server
+    assert "Traceback" not in said and "ERROR" not in said, said
 
 
 class Tab:

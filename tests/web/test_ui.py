@@ -750,3 +750,88 @@ def test_an_issue_about_a_class_name_several_schools_have_is_the_organisations(
         assert "About our own class." not in client.get(f"/runs/{run_id}").text
     finally:
         store.dispose()
+
+
+def test_passwords_are_hashed_at_argon2s_recommended_cost() -> None:
+    """The stored hash's cost, as `schoolsync` itself hashes (this suite's own process hashes
+    cheaply): argon2id, RFC 9106's second recommended profile (t=3, m=64 MiB, p=4)."""
+    import subprocess
+    import sys
+
+    code = "from schoolsync.store import access; print(access._hasher.hash('x'))"
+    done = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
+    assert done.stdout.startswith("$argon2id$v=19$m=65536,t=3,p=4$")
+
+
+def test_signing_out_while_a_sync_holds_the_directory_still_signs_this_browser_out(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    import sqlalchemy as sa
+
+    from schoolsync.store import db as db_module
+    from schoolsync.store import schema as t
+
+    url = f"sqlite:///{tmp_path / 'd.db'}"
+    assert Directory(url).sync(EXAMPLE_BUNDLE).status == "applied"
+    monkeypatch.setattr(db_module, "BUSY_TIMEOUT_MS", 200)  # a short wait, not the real 30 s
+    store, writer = Store(url), Store(url)
+    try:
+        access.add_user(store, "olga", PASSWORD, "org-admin", [])
+        client = TestClient(create_app(store, Settings(), lambda: TODAY, secure_cookies=False))
+        sign_in(client, "olga")
+        token = _csrf(client.get("/").text)
+        with writer.transaction("holding the writer") as conn:
+            conn.execute(sa.update(t.users).values(email="held@example.org"))
+            done = client.post("/logout", data={"csrf": token}, follow_redirects=False)
+        assert done.status_code == 303 and done.headers["location"] == "/login"
+        assert client.get("/", follow_redirects=False).status_code == 303
+    finally:
+        writer.dispose()
+        store.dispose()
+
+
+def test_a_view_is_never_held_up_behind_a_whole_number_waiting_for_the_directory(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """While a whole personnummer's entry waits for a busy directory (it must be written before
+    the number is shown), a page view's entry does not wait behind it."""
+    import threading
+
+    import sqlalchemy as sa
+
+    from schoolsync.errors import SchoolsyncError
+    from schoolsync.store import db as db_module
+    from schoolsync.store import schema as t
+    from schoolsync.web.audit import AuditTrail
+
+    url = f"sqlite:///{tmp_path / 'd.db'}"
+    Store(url).migrate()
+    monkeypatch.setattr(db_module, "BUSY_TIMEOUT_MS", 3000)
+    store, writer = Store(url), Store(url)
+    trail = AuditTrail(store)
+    outcome: list[str] = []
+
+    def strict() -> None:
+        try:
+            trail.record("user olga", "civic-no-shown", "u1", None, strict=True)
+            outcome.append("written")
+        except SchoolsyncError:
+            outcome.append("refused")
+
+    try:
+        with writer.transaction("holding the writer") as conn:
+            conn.execute(sa.insert(t.service_keys).values(name="held", value="x"))
+            waiting = threading.Thread(target=strict)
+            waiting.start()
+            trail.record("user olga", "person-viewed", "u2", None)  # returns at once
+            assert waiting.is_alive() and not outcome  # the strict one still waits
+            assert trail.pending == 1
+            waiting.join()
+        assert outcome == ["refused"]  # never shown, as it could not be recorded
+        trail.record("user olga", "person-viewed", "u3", None)
+        assert trail.pending == 0
+        subjects = [e["subject"] for e in access.audit_page(store, 10)]
+        assert sorted(subjects) == ["u2", "u3"]
+    finally:
+        writer.dispose()
+        store.dispose()

@@ -54,8 +54,11 @@ async def _http_error(request: Request, exc: StarletteHTTPException) -> Response
     """No such page, or not with this method: the API's JSON, a page's sentence."""
     if request.url.path.startswith("/api/"):
         return await http_exception_handler(request, exc)
-    return ui.problem(request, exc.status_code, "not-found" if exc.status_code in (404, 405)
+    page = ui.problem(request, exc.status_code, "not-found" if exc.status_code in (404, 405)
                       else "invalid")  # fmt: skip
+    for name, value in (exc.headers or {}).items():  # a 405's Allow
+        page.headers[name] = value
+    return page
 
 
 def _failed(request: Request, _exc: Exception) -> Response:

@@ -9,9 +9,11 @@ personnummer is recorded before it is shown, waiting for the writer if need be.
 
 from __future__ import annotations
 
+import sys
 import threading
 from datetime import UTC, datetime
 
+from schoolsync.errors import SchoolsyncError
 from schoolsync.store import access
 from schoolsync.store.db import Store
 
@@ -33,22 +35,39 @@ class AuditTrail:
         :class:`~schoolsync.errors.SchoolsyncError` when it cannot be, and then nothing may be
         shown); otherwise it may wait in memory for a busy directory."""
         entry = access.AuditEntry(datetime.now(UTC), actor, action, subject, address)
+        if strict:  # its own entry only: a view's never waits behind it
+            access.audit(self._store, [entry])
+            entry_list: list[access.AuditEntry] = []
+        else:
+            entry_list = [entry]
+        entries = self._take() + entry_list
+        if entries and not access.audit(self._store, entries, wait=False):
+            self._put_back(entries)
+
+    def _take(self) -> list[access.AuditEntry]:
         with self._lock:
-            entries = [*self._pending, entry]
-            if strict:
-                access.audit(self._store, entries)
-                self._pending.clear()
-            elif access.audit(self._store, entries, wait=False):
-                self._pending.clear()
-            else:
-                self._pending = entries[-MAX_PENDING:]
+            taken, self._pending = self._pending, []
+            return taken
+
+    def _put_back(self, entries: list[access.AuditEntry]) -> None:
+        with self._lock:
+            self._pending = [*entries, *self._pending][-MAX_PENDING:]
 
     def flush(self) -> None:
-        """Write what waits (when the service stops), waiting for the directory if need be."""
-        with self._lock:
-            if self._pending:
-                access.audit(self._store, self._pending)
-                self._pending.clear()
+        """Write what waits (when the service stops), waiting for the directory if need be;
+        what cannot be written is said on stderr, never silently lost."""
+        entries = self._take()
+        if not entries:
+            return
+        try:
+            access.audit(self._store, entries)
+        except SchoolsyncError as exc:
+            self._put_back(entries)
+            print(
+                f"schoolsync: {len(entries)} audit log entries could not be written as the "
+                f"service stopped: {exc.message}",
+                file=sys.stderr,
+            )
 
     @property
     def pending(self) -> int:

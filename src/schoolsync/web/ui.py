@@ -9,6 +9,7 @@ with a personnummer, address or contact data.
 
 from __future__ import annotations
 
+import contextlib
 import json
 import re
 from collections.abc import Callable
@@ -34,6 +35,7 @@ from schoolsync.errors import (
     DirectoryBusyError,
     InputError,
     NotFoundError,
+    SchoolsyncError,
 )
 from schoolsync.store import access, views
 from schoolsync.store.access import Access
@@ -123,9 +125,9 @@ def render(
 
 def problem(request: Request, status: int, message: str) -> HTMLResponse:
     """A refusal as a page, in the session's language (the session may be gone: no menu)."""
-    try:
+    if "session" in request.scope:
         return render(request, "error.html", None, status, message=message)
-    except AssertionError:  # outside the session middleware (an unforeseen failure)
+    else:  # outside the session middleware (an unforeseen failure)
         i18n.language.set(i18n.DEFAULT)
         return templates.TemplateResponse(
             request, "error.html", {"viewer": None, "lang": i18n.DEFAULT, "csrf": "",
@@ -221,9 +223,10 @@ def router(
     def logout(request: Request, csrf: Annotated[str | None, Form()] = None) -> RedirectResponse:
         checked(request, csrf)
         found = auth.signed_in(request, clock())
+        auth.end(request)  # signed out in this browser, whatever else happens
         if found is not None:  # a copy of the cookie is worth nothing from now on
-            access.end_sessions(store, *found)
-        auth.end(request)
+            with contextlib.suppress(SchoolsyncError):  # busy: this browser's session ended
+                access.end_sessions(store, *found)
         return RedirectResponse("/login", status_code=303)
 
     @ui.post("/language")
@@ -317,9 +320,9 @@ def router(
             return render(request, "troubleshoot.html", who, query="")
         with store.connect() as conn:
             group = troubleshoot_group(conn, query, today(), lead, who.schools)
-            signature = (  # a class's or group's name is not also looked up as a signature
+            signature = (  # what cannot be a signature is not looked up as one
                 troubleshoot_signature(conn, query, today(), who.schools)
-                if _SIGNATURE.fullmatch(query) and not group["found"]
+                if _SIGNATURE.fullmatch(query)
                 else {"found": [], "lessons": [], "near": [], "others": [], "issues": []}
             )
             persons, total = views.persons_list(
@@ -519,7 +522,11 @@ def settings_rows(
                 for item in value:  # [[schools]]
                     if schools is None or getattr(item, "name", None) in schools:
                         walk(item, f"{key}[{getattr(item, 'name', '')}].")
-            elif isinstance(value, dict) and all(isinstance(v, BaseModel) for v in value.values()):
+            elif (
+                isinstance(value, dict)
+                and value
+                and all(isinstance(v, BaseModel) for v in value.values())
+            ):
                 for school, item in value.items():  # [locks.schools."NAME"]
                     if schools is None or school in schools:
                         walk(item, f"{key}.{school}.")
