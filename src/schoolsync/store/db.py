@@ -486,7 +486,9 @@ class Store:
         """Create or upgrade the tables to the newest schema (Alembic), under the run lock.
 
         The revision is checked first without the lock (the common case: nothing to do), then
-        again under it, so two first runs never both create the tables.
+        again under it, so two first runs never both create the tables. A new directory gets the
+        code's tables at once and is stamped with the newest revision (what running every
+        migration would build: a test holds the two the same); an older one is migrated.
 
         Args:
             create: Create the tables when there is no directory yet. Without it, a missing
@@ -515,7 +517,11 @@ class Store:
                 with self.engine.begin() as conn:
                     cfg = _alembic_config()
                     cfg.attributes["connection"] = conn
-                    command.upgrade(cfg, "head")
+                    if current is None:  # a new directory: the newest schema at once, stamped
+                        metadata.create_all(conn)  # as Alembic's cookbook builds one from scratch
+                        command.stamp(cfg, "head")
+                    else:
+                        command.upgrade(cfg, "head")
             except SQLAlchemyError as exc:
                 doing = "creating its tables" if current is None else "upgrading its tables"
                 raise self.fail(exc, doing) from exc
