@@ -94,18 +94,22 @@ def test_migrations_create_exactly_the_tables_the_code_uses(db_url: str) -> None
 
 
 def test_opening_twice_migrates_once(db_url: str, monkeypatch: pytest.MonkeyPatch) -> None:
-    upgrades: list[str] = []
-    real_upgrade = db_module.command.upgrade
+    builds: list[str] = []
+    real_upgrade, real_stamp = db_module.command.upgrade, db_module.command.stamp
 
-    def counting_upgrade(cfg: Any, revision: str) -> None:
-        upgrades.append(revision)
-        real_upgrade(cfg, revision)
+    def counting(what: str, real: Any) -> Any:
+        def count(cfg: Any, revision: str) -> None:
+            builds.append(f"{what} {revision}")
+            real(cfg, revision)
 
-    monkeypatch.setattr(db_module.command, "upgrade", counting_upgrade)
+        return count
+
+    monkeypatch.setattr(db_module.command, "upgrade", counting("upgrade", real_upgrade))
+    monkeypatch.setattr(db_module.command, "stamp", counting("stamp", real_stamp))
     Store(db_url).dispose()
-    assert upgrades == ["head"]  # the first opening creates the tables
+    assert builds == ["stamp head"]  # the first opening creates the tables, at the newest
     store = Store(db_url)
-    assert upgrades == ["head"]  # the second finds them at head and migrates nothing
+    assert builds == ["stamp head"]  # the second finds them at head and migrates nothing
     try:
         with store.connect() as conn:
             current = conn.execute(sa.text("SELECT version_num FROM alembic_version")).scalar()
