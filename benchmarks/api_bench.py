@@ -363,20 +363,7 @@ def markdown(benches: list[ApiBench], startup: sb.Measure) -> str:
 
 def parse_args() -> argparse.Namespace:
     """The command line (see the top)."""
-    parser = argparse.ArgumentParser(
-        description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
-    )
-    parser.add_argument("--sizes", default="medium", help="comma-separated: small,medium,large")
-    parser.add_argument(
-        "--db", default="sqlite,postgresql", help="comma-separated: sqlite,postgresql"
-    )
-    parser.add_argument(
-        "--postgres-url", default=os.environ.get("SCHOOLSYNC_TEST_POSTGRES_URL", sb.DEFAULT_PG)
-    )
-    parser.add_argument(
-        "--out", type=Path, default=Path("bench-out"), help="work and result folder"
-    )
-    parser.add_argument("--markdown", action="store_true", help="print the Markdown table too")
+    parser = sb.bench_parser(__doc__, "small,medium,large")
     parser.add_argument("--fresh", action="store_true", help="generate the bundles again")
     return parser.parse_args()
 

@@ -869,15 +869,13 @@ def meta(startup: Measure) -> dict[str, Any]:
     }
 
 
-def parse_args() -> argparse.Namespace:
-    """The command line (see the top)."""
+def bench_parser(doc: str | None, sizes: str) -> argparse.ArgumentParser:
+    """The options every benchmark takes: sizes, databases, the PostgreSQL server, the output
+    folder, and the Markdown table."""
     parser = argparse.ArgumentParser(
-        description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
+        description=doc, formatter_class=argparse.RawDescriptionHelpFormatter
     )
-    parser.add_argument(
-        "--sizes", default="medium", help="comma-separated: tiny,small,medium,large"
-    )
-    parser.add_argument("--large", action="store_true", help="also the large municipality")
+    parser.add_argument("--sizes", default="medium", help=f"comma-separated: {sizes}")
     parser.add_argument(
         "--db", default="sqlite,postgresql", help="comma-separated: sqlite,postgresql"
     )
@@ -888,6 +886,13 @@ def parse_args() -> argparse.Namespace:
         "--out", type=Path, default=Path("bench-out"), help="work and result folder"
     )
     parser.add_argument("--markdown", action="store_true", help="print the Markdown table too")
+    return parser
+
+
+def parse_args() -> argparse.Namespace:
+    """The command line (see the top)."""
+    parser = bench_parser(__doc__, "tiny,small,medium,large")
+    parser.add_argument("--large", action="store_true", help="also the large municipality")
     parser.add_argument("--no-floor", action="store_true", help="skip the floors")
     parser.add_argument("--fresh", action="store_true", help="generate the bundles again")
     parser.add_argument(
