@@ -90,6 +90,12 @@ def day(value: date | str | None) -> str:
     return format_date(value, "medium", locale=_locale())
 
 
+# What a run did to an entity (the change log's actions).
+ACTIONS = ("created", "updated", "ended", "reactivated", "renamed", "archived", "moved",
+           "cancelled", "removed", "unchanged", "merged", "rekeyed", "restored", "protected",
+           "scrubbed")  # fmt: skip
+
+
 def dynamic_messages() -> list[str]:
     """The texts the templates translate by value (``_(run.status)``, an issue's title, …): in
     the catalogue like every other text, though no extractor sees them written out."""
@@ -104,23 +110,8 @@ def dynamic_messages() -> list[str]:
         *("applied", "held", "failed", "planned"),  # run statuses
         *REPORT_GROUPS,
         *ENTITY_GROUP,
-        *(
-            "created",
-            "updated",
-            "ended",
-            "reactivated",
-            "renamed",
-            "archived",
-            "moved",
-            "cancelled",
-            "removed",
-            "unchanged",
-            "merged",
-            "rekeyed",
-            "restored",
-            "protected",
-            "scrubbed",
-        ),
+        *ACTIONS,  # counted, in a run's changes
+        *(word.capitalize() for word in ACTIONS),  # one change-log entry's, or a person's
         *("error", "warning", "info"),
         *("active", "inactive"),
         *("Active", "Ended", "Archived"),  # a person's, a link's or a group's status
