@@ -392,8 +392,6 @@ def main() -> int:
             benches.append(bench(size, kind, bundles, args))
             print_table(benches[-1])
     meta = sb.meta(startup)
-    for key in ("medium_nightly_budget_mb", "large_targets"):  # sync_bench's, not these steps'
-        meta.pop(key, None)
     results = {
         "meta": {
             **meta,

@@ -864,8 +864,6 @@ def meta(startup: Measure) -> dict[str, Any]:
         "startup_seconds": startup.seconds,
         "startup_peak_mb": startup.peak_mb,
         "today": TODAY,
-        "medium_nightly_budget_mb": MEDIUM_NIGHTLY_BUDGET_MB,
-        "large_targets": {k: asdict(v) for k, v in LARGE_TARGETS.items()},
     }
 
 
@@ -925,7 +923,12 @@ def main() -> int:
             benches.append(bench(size, kind, bundles, args))
             print_table(benches[-1])
     results = {
-        "meta": {**meta(startup), "bytecode": bytecode},
+        "meta": {
+            **meta(startup),
+            "bytecode": bytecode,
+            "medium_nightly_budget_mb": MEDIUM_NIGHTLY_BUDGET_MB,
+            "large_targets": {k: asdict(v) for k, v in LARGE_TARGETS.items()},
+        },
         "results": [asdict(b) for b in benches],
     }
     (args.out / "results.json").write_text(json.dumps(results, indent=1), encoding="utf-8")

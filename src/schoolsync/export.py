@@ -17,16 +17,11 @@ from zoneinfo import ZoneInfo
 from sqlalchemy import select
 from sqlalchemy.engine import Connection
 
-from schoolsync.domain.directory import Directory, is_open
+from schoolsync.domain.directory import Directory, is_open, link_active
 from schoolsync.store import schema as t
 from schoolsync.store.load import load_directory
 
 STOCKHOLM = ZoneInfo("Europe/Stockholm")
-
-
-def link_active(start: date | None, end: date | None, today: date) -> bool:
-    """True when a dated link holds on ``today`` (start and end inclusive)."""
-    return (start is None or start <= today) and is_open(end, today)
 
 
 def _iso(value: date | None) -> str | None:

@@ -15,10 +15,12 @@ import sqlalchemy as sa
 from sqlalchemy import func, select
 from sqlalchemy.engine import Connection
 
+from schoolsync.domain.directory import link_active
 from schoolsync.domain.near import how_near, near_matches
 from schoolsync.domain.personnummer import mask_civic_no
-from schoolsync.export import link_active, visible
+from schoolsync.export import visible
 from schoolsync.store import schema as t
+from schoolsync.store.queries import Schools, within
 
 KIND_WORD = {
     "class": "class",
@@ -49,9 +51,6 @@ def _who(row: Any, today: date) -> str:
     return f"{row.given_name} {row.family_name} ({mask_civic_no(row.civic_no, today=today)})"
 
 
-Schools = frozenset[str] | None  # the school ids a viewer may see; None: every school
-
-
 def troubleshoot_group(
     conn: Connection,
     name: str,
@@ -71,7 +70,7 @@ def troubleshoot_group(
     rows = conn.execute(
         select(t.groups, s.name.label("school"))
         .join(t.schools, s.id == g.school_id)
-        .where(g.name == name, *_within(g.school_id, schools))
+        .where(g.name == name, *within(g.school_id, schools))
         .where(*([g.id == only] if only is not None else []))
     ).all()
     for row in rows:
@@ -113,7 +112,7 @@ def troubleshoot_group(
                 ],
             }
         )
-    known = conn.execute(select(g.name).where(*_within(g.school_id, schools))).scalars()
+    known = conn.execute(select(g.name).where(*within(g.school_id, schools))).scalars()
     near, others = ([], []) if found else near_matches(name, known)
     lessons = group_lessons(conn, name, [row.id for row in rows], schools)
     written = {x["as_written"] for x in lessons["failed"]}
@@ -128,11 +127,6 @@ def troubleshoot_group(
         "run_id": run_id,
         "issues": issues,
     }
-
-
-def _within(column: Any, schools: Schools) -> list[Any]:
-    """The condition that ``column`` (a school id) is one of ``schools`` (none for every school)."""
-    return [] if schools is None else [column.in_(schools)]
 
 
 def troubleshoot_signature(
@@ -153,7 +147,7 @@ def troubleshoot_signature(
         .join(t.schools, s.id == ln.school_id)
         .where(u.id.in_(holding))  # by index: the OR below alone scans every link
         .where((u.signature == signature) | (ln.signature == signature))
-        .where(*_within(ln.school_id, schools))
+        .where(*within(ln.school_id, schools))
         .order_by(u.family_name, u.given_name, s.name)
     ).all()  # fmt: skip
     for row in rows:
@@ -181,7 +175,7 @@ def troubleshoot_signature(
             .join(t.groups, g.id == m.group_id)
             .join(t.schools, s.id == g.school_id)
             .where(m.user_id == user_id, m.role.in_(("teacher", "mentor")))
-            .where(*_within(g.school_id, schools))
+            .where(*within(g.school_id, schools))
             .order_by(g.name)
         ).all()
         holder["groups"] = [
@@ -195,7 +189,7 @@ def troubleshoot_signature(
     if not found:
         known = conn.execute(
             select(ln.signature)
-            .where(ln.signature.is_not(None), *_within(ln.school_id, schools))
+            .where(ln.signature.is_not(None), *within(ln.school_id, schools))
             .distinct()
         ).scalars()
         near, others = near_matches(signature, known)
@@ -260,7 +254,7 @@ def _lesson_rows(conn: Connection, condition: Any, schools: Schools = None) -> l
     ls = t.lessons.c
     cols = (ls.group_id, ls.class_id, ls.group_name, ls.subject, ls.teachers, ls.problem,
             ls.source, ls.start, ls.cancelled, ls.removed)  # fmt: skip
-    return list(conn.execute(select(*cols).where(condition, *_within(ls.school_id, schools))))
+    return list(conn.execute(select(*cols).where(condition, *within(ls.school_id, schools))))
 
 
 def group_lessons(
@@ -274,7 +268,7 @@ def group_lessons(
         n
         for n in conn.execute(
             select(ls.group_name)
-            .where(ls.group_id.is_(None), *_within(ls.school_id, schools))
+            .where(ls.group_id.is_(None), *within(ls.school_id, schools))
             .distinct()
         ).scalars()
         if n == name or how_near(name, n) is not None

@@ -79,6 +79,15 @@ def user_group() -> None:
     """Users of the web interface (passwords kept as argon2 hashes)."""
 
 
+def _role(what: str) -> Callable[[Any], Any]:
+    return click.option(
+        "--role", required=True, type=click.Choice(access.ROLES), help=f"What the {what} may do."
+    )
+
+
+_schools = click.option(
+    "--school", "schools", multiple=True, help="A school-admin's school (repeat)."
+)
 _password = click.option(
     "--password",
     prompt=True,
@@ -90,10 +99,8 @@ _password = click.option(
 
 @user_group.command("add")
 @click.argument("username")
-@click.option(
-    "--role", required=True, type=click.Choice(access.ROLES), help="What the user may do."
-)
-@click.option("--school", "schools", multiple=True, help="A school-admin's school (repeat).")
+@_role("user")
+@_schools
 @_password
 @pass_env
 def user_add(env: Env, username: str, role: str, schools: tuple[str, ...], password: str) -> None:
@@ -155,10 +162,8 @@ def token_group() -> None:
 
 @token_group.command("add")
 @click.argument("name")
-@click.option(
-    "--role", required=True, type=click.Choice(access.ROLES), help="What the token may do."
-)
-@click.option("--school", "schools", multiple=True, help="A school-admin's school (repeat).")
+@_role("token")
+@_schools
 @pass_env
 def token_add(env: Env, name: str, role: str, schools: tuple[str, ...]) -> None:
     """Make a token and print it, once: only a hash of it is kept."""

@@ -161,6 +161,11 @@ def is_open(end_date: date | None, today: date) -> bool:
     return end_date is None or end_date >= today
 
 
+def link_active(start: date | None, end: date | None, today: date) -> bool:
+    """True when a dated link holds on ``today`` (start and end inclusive)."""
+    return (start is None or start <= today) and is_open(end, today)
+
+
 @dataclass
 class Directory:
     """Everything the directory holds that a run compares with."""

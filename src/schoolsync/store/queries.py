@@ -17,7 +17,7 @@ from zoneinfo import ZoneInfo
 import sqlalchemy as sa
 from sqlalchemy.engine import Connection
 
-from schoolsync.domain.directory import is_open
+from schoolsync.domain.directory import is_open, link_active
 from schoolsync.store import schema as t
 
 Schools = frozenset[str] | None  # the school ids visible; None: all
@@ -29,8 +29,10 @@ def _iso(value: date | None) -> str | None:
     return value.isoformat() if value is not None else None
 
 
-def _active(start: date | None, end: date | None, today: date) -> bool:
-    return (start is None or start <= today) and is_open(end, today)
+def within(column: Any, schools: Schools) -> list[Any]:
+    """The condition that ``column`` (a school id) is one of ``schools`` (none for every school),
+    for ``.where(*within(...))``."""
+    return [] if schools is None else [column.in_(schools)]
 
 
 def _changed_since(table: sa.Table, since: datetime) -> sa.ColumnElement[bool]:
@@ -140,7 +142,7 @@ def users_page(
                 "role": link["role"],
                 "start_date": _iso(link["start_date"]),
                 "end_date": _iso(link["end_date"]),
-                "active": _active(link["start_date"], link["end_date"], today),
+                "active": link_active(link["start_date"], link["end_date"], today),
             }
         )
     guardians = _guardians(conn, ids, today)
@@ -262,10 +264,10 @@ def _members(
                     "civic_no": civic_no,
                     "start_date": _iso(start),
                     "end_date": _iso(end),
-                    "active": _active(start, end, today),
+                    "active": link_active(start, end, today),
                 }
             )
-        elif signature and _active(start, end, today):
+        elif signature and link_active(start, end, today):
             out[group_id][role + "s"].append(signature)
     return out
 
@@ -353,7 +355,7 @@ def memberships_page(
             "role": r.role,
             "start_date": _iso(r.start_date),
             "end_date": _iso(r.end_date),
-            "active": _active(r.start_date, r.end_date, today),
+            "active": link_active(r.start_date, r.end_date, today),
         }
         for r in conn.execute(query)
     ]

@@ -16,21 +16,12 @@ from typing import Any
 import sqlalchemy as sa
 from sqlalchemy.engine import Connection
 
-from schoolsync.domain.directory import is_open
+from schoolsync.domain.directory import is_open, link_active
 from schoolsync.domain.issues import KINDS, SEVERITY_ORDER
 from schoolsync.domain.personnummer import mask_civic_no, mask_details
 from schoolsync.store import schema as t
+from schoolsync.store.queries import Schools, within
 from schoolsync.store.runs import count_changes, get_run, list_runs
-
-Schools = frozenset[str] | None
-
-
-def _within(column: Any, schools: Schools) -> list[Any]:
-    return [] if schools is None else [column.in_(schools)]
-
-
-def _active(start: date | None, end: date | None, today: date) -> bool:
-    return (start is None or start <= today) and is_open(end, today)
 
 
 def _folded(conn: Connection, column: Any, query: str) -> Any:
@@ -43,7 +34,7 @@ def _folded(conn: Connection, column: Any, query: str) -> Any:
 
 
 def _active_on(columns: Any, today: date) -> list[Any]:
-    """The SQL of :func:`_active` for a table with ``start_date`` and ``end_date``."""
+    """The SQL of :func:`link_active` for a table with ``start_date`` and ``end_date``."""
     start, end = columns.start_date, columns.end_date
     return [sa.or_(start.is_(None), start <= today), sa.or_(end.is_(None), end >= today)]
 
@@ -57,11 +48,19 @@ def _like(text: str) -> str:
 def school_names(conn: Connection, schools: Schools) -> dict[str, str]:
     """The visible schools' names by id."""
     s = t.schools.c
-    query = sa.select(s.id, s.name).where(*_within(s.id, schools)).order_by(s.name)
+    query = sa.select(s.id, s.name).where(*within(s.id, schools)).order_by(s.name)
     return dict(conn.execute(query).all())
 
 
 # -- issues and the schools they concern --------------------------------------------------------
+
+
+def _one_school_has(name: Any) -> Any:
+    """The condition that one school alone has a class or group of this name: "7A" is at every
+    school, and an issue about "7A" names none of them."""
+    other = t.groups.alias()
+    schools = sa.select(sa.func.count(sa.distinct(other.c.school_id))).where(other.c.name == name)
+    return schools.scalar_subquery() == 1
 
 
 def _issue_schools(conn: Connection, issue_ids: list[int]) -> dict[int, set[str]]:
@@ -80,12 +79,10 @@ def _issue_schools(conn: Connection, issue_ids: list[int]) -> dict[int, set[str]
             .join(t.user_schools, ln.user_id == u.id)
             .where(ip.issue_id.in_(chunk))
         )
-        groups = (  # a name only one school has: "7A" is at every school, and says no school
-            sa.select(i.id, sa.func.min(g.school_id))
+        groups = (
+            sa.select(i.id, g.school_id)
             .join(t.groups, g.name == i.subject)
-            .where(i.id.in_(chunk))
-            .group_by(i.id)
-            .having(sa.func.count(sa.distinct(g.school_id)) == 1)
+            .where(i.id.in_(chunk), _one_school_has(i.subject))
         )
         named = (  # a lock's issue is about a school, by name
             sa.select(i.id, t.schools.c.id)
@@ -201,14 +198,14 @@ def schools_list(
     people: dict[str, dict[str, int]] = defaultdict(lambda: defaultdict(int))
     for school_id, role, n in conn.execute(
         sa.select(ln.school_id, ln.role, sa.func.count())
-        .where(*_within(ln.school_id, schools), *_active_on(ln, today))
+        .where(*within(ln.school_id, schools), *_active_on(ln, today))
         .group_by(ln.school_id, ln.role)
     ):
         people[school_id][role] = n
     kinds: dict[str, dict[str, int]] = defaultdict(lambda: defaultdict(int))
     for school_id, kind, n in conn.execute(
         sa.select(g.school_id, g.kind, sa.func.count())
-        .where(*_within(g.school_id, schools), sa.or_(g.end_date.is_(None), g.end_date >= today))
+        .where(*within(g.school_id, schools), sa.or_(g.end_date.is_(None), g.end_date >= today))
         .group_by(g.school_id, g.kind)
     ):
         kinds[school_id][kind] = n
@@ -296,7 +293,7 @@ def _issue_links(
                           t.groups.c, t.schools.c)  # fmt: skip
     for start in range(0, len(issue_ids), 500):
         chunk = issue_ids[start : start + 500]
-        visible = sa.exists().where(ln.user_id == u.id, *_within(ln.school_id, schools))
+        visible = sa.exists().where(ln.user_id == u.id, *within(ln.school_id, schools))
         persons = conn.execute(
             sa.select(ip.issue_id, u.id, u.given_name, u.family_name, u.civic_no, u.protected)
             .join(t.users, u.register_id == ip.register_id)
@@ -308,17 +305,11 @@ def _issue_links(
                 "" if protected else f" ({mask_civic_no(civic, today=today)})"
             )
             found[issue_id].append({"kind": "person", "id": user_id, "label": label})
-        unique = (
-            sa.select(g.name)
-            .group_by(g.name)
-            .having(sa.func.count(sa.distinct(g.school_id)) == 1)
-            .scalar_subquery()
-        )
         groups = conn.execute(
             sa.select(i.id, g.id, g.name, g.kind, s.name)
             .join(t.groups, g.name == i.subject)
             .join(t.schools, s.id == g.school_id)
-            .where(i.id.in_(chunk), g.name.in_(unique), *_within(g.school_id, schools))
+            .where(i.id.in_(chunk), _one_school_has(g.name), *within(g.school_id, schools))
         )
         for issue_id, group_id, name, kind, school in groups:
             found[issue_id].append({"kind": kind, "id": group_id, "label": f"{name}, {school}"})
@@ -379,7 +370,7 @@ def groups_list(
     """Classes or groups by school and name, searched by name, a page at a time; and how many
     match."""
     g, s, m = t.groups.c, t.schools.c, t.memberships.c
-    where = [g.kind.in_(kinds), *_within(g.school_id, schools)]
+    where = [g.kind.in_(kinds), *within(g.school_id, schools)]
     if query:
         where.append(_folded(conn, g.name, query).like(_like(query), escape="\\"))
     if school:
@@ -401,7 +392,7 @@ def groups_list(
         for group_id, role, start, end in conn.execute(
             sa.select(m.group_id, m.role, m.start_date, m.end_date).where(m.group_id.in_(ids))
         ):
-            if _active(start, end, today):
+            if link_active(start, end, today):
                 counts[group_id][role] += 1
     return [
         {
@@ -418,7 +409,7 @@ def groups_list(
 def group_name(conn: Connection, schools: Schools, group_id: str) -> str | None:
     """A visible class's or group's name; None when there is none (or it is another school's)."""
     g = t.groups.c
-    query = sa.select(g.name).where(g.id == group_id, *_within(g.school_id, schools))
+    query = sa.select(g.name).where(g.id == group_id, *within(g.school_id, schools))
     return conn.execute(query).scalar()
 
 
@@ -437,7 +428,7 @@ def persons_list(
     (``count=False``: not counted, -1). A school-admin sees those linked to its schools, with
     those links only."""
     u, ln, s = t.users.c, t.user_schools.c, t.schools.c
-    link = [ln.user_id == u.id, *_within(ln.school_id, schools)]
+    link = [ln.user_id == u.id, *within(ln.school_id, schools)]
     if role:
         link.append(ln.role == role)
     where: list[Any] = [u.merged_into.is_(None)]
@@ -474,11 +465,11 @@ def persons_list(
         for user_id, school, role_, start, end in conn.execute(
             sa.select(ln.user_id, s.name, ln.role, ln.start_date, ln.end_date)
             .join(t.schools, s.id == ln.school_id)
-            .where(ln.user_id.in_(ids), *_within(ln.school_id, schools))
+            .where(ln.user_id.in_(ids), *within(ln.school_id, schools))
             .order_by(s.name)
         ):
             links[user_id].append(
-                {"school": school, "role": role_, "active": _active(start, end, today)}
+                {"school": school, "role": role_, "active": link_active(start, end, today)}
             )
     return [_person_row(r, today) | {"schools": links[r.id]} for r in rows], total
 
@@ -509,24 +500,24 @@ def person(conn: Connection, schools: Schools, user_id: str, today: date) -> dic
     links = [
         {"school": x.name, "school_id": x.school_id, "role": x.role, "start_date": x.start_date,
          "end_date": x.end_date, "signature": x.signature,
-         "active": _active(x.start_date, x.end_date, today)}
+         "active": link_active(x.start_date, x.end_date, today)}
         for x in conn.execute(
             sa.select(s.name, ln.school_id, ln.role, ln.start_date, ln.end_date, ln.signature)
             .join(t.schools, s.id == ln.school_id)
-            .where(ln.user_id == user_id, *_within(ln.school_id, schools))
+            .where(ln.user_id == user_id, *within(ln.school_id, schools))
             .order_by(s.name, ln.role)
         )
     ]  # fmt: skip
     groups = [
         {"id": x.id, "name": x.name, "kind": x.kind, "school": x.school, "role": x.role,
          "start_date": x.start_date, "end_date": x.end_date,
-         "active": _active(x.start_date, x.end_date, today)}
+         "active": link_active(x.start_date, x.end_date, today)}
         for x in conn.execute(
             sa.select(g.id, g.name, g.kind, s.name.label("school"), m.role, m.start_date,
                       m.end_date)
             .join(t.groups, g.id == m.group_id)
             .join(t.schools, s.id == g.school_id)
-            .where(m.user_id == user_id, *_within(g.school_id, schools))
+            .where(m.user_id == user_id, *within(g.school_id, schools))
             .order_by(g.kind, g.name)
         )
     ]  # fmt: skip

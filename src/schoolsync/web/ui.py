@@ -106,8 +106,10 @@ def render(
     status_code: int = 200,
     **context: Any,
 ) -> HTMLResponse:
-    """A page in the session's language."""
-    lang = language_of(request)
+    """A page in the session's language (outside the session middleware, an unforeseen
+    failure's page: Swedish, without a form token)."""
+    session = "session" in request.scope
+    lang = language_of(request) if session else i18n.DEFAULT
     i18n.language.set(lang)
     return templates.TemplateResponse(
         request,
@@ -115,7 +117,7 @@ def render(
         {
             "viewer": viewer,
             "lang": lang,
-            "csrf": auth.csrf_token(request),
+            "csrf": auth.csrf_token(request) if session else "",
             "path": request.url.path,
             **context,
         },
@@ -125,14 +127,7 @@ def render(
 
 def problem(request: Request, status: int, message: str) -> HTMLResponse:
     """A refusal as a page, in the session's language (the session may be gone: no menu)."""
-    if "session" in request.scope:
-        return render(request, "error.html", None, status, message=message)
-    else:  # outside the session middleware (an unforeseen failure)
-        i18n.language.set(i18n.DEFAULT)
-        return templates.TemplateResponse(
-            request, "error.html", {"viewer": None, "lang": i18n.DEFAULT, "csrf": "",
-                                    "path": "/", "message": message}, status_code=status,
-        )  # fmt: skip
+    return render(request, "error.html", None, status, message=message)
 
 
 def unavailable(request: Request) -> HTMLResponse:
