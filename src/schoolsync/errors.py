@@ -18,6 +18,7 @@ The tree::
     ├── NotFoundError               a run, user, class or group named on the command line
     ├── ConflictError               a command would break the directory (e.g. a rekey onto a
     │                               number that is taken)
+    ├── ExportError                 an export's files cannot be written (OneRoster, SDS)
     └── OutputError                 stdout cannot be written (a full device)
 """
 
@@ -105,6 +106,10 @@ class DirectoryBusyError(SchoolsyncError):
 
 class NotFoundError(SchoolsyncError):
     """Something named on the command line does not exist in the directory."""
+
+
+class ExportError(SchoolsyncError):
+    """The files of an export cannot be written where they were asked for."""
 
 
 class ConflictError(SchoolsyncError):

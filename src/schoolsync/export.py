@@ -18,6 +18,9 @@ from sqlalchemy import select
 from sqlalchemy.engine import Connection
 
 from schoolsync.domain.directory import Directory, is_open, link_active
+from schoolsync.domain.settings import Settings
+from schoolsync.errors import NotFoundError
+from schoolsync.rostering.model import Modified, Roster, Since, build_roster
 from schoolsync.store import schema as t
 from schoolsync.store.load import load_directory
 
@@ -245,3 +248,54 @@ def _groups(
             groups.append(doc)
     key = lambda d: (d["school"], d["name"])  # noqa: E731
     return sorted(classes, key=key), sorted(groups, key=key)
+
+
+def export_roster(
+    conn: Connection, settings: Settings, today: date, since_run: int | None = None
+) -> Roster:
+    """The directory as a OneRoster roster (:func:`~schoolsync.rostering.model.build_roster`):
+    a bulk set, or with ``since_run`` a delta of what changed after that run.
+
+    Raises:
+        NotFoundError: ``since_run`` is not a run of this directory, or did not apply.
+    """
+    since = None
+    if since_run is not None:
+        r = t.runs.c
+        row = conn.execute(select(r.status, r.today).where(r.id == since_run)).first()
+        if row is None or row.status != "applied":
+            raise NotFoundError(
+                f"The directory has no applied run {since_run} to export the changes since.",
+                "See the runs with: schoolsync runs",
+            )
+        since = Since(since_run, row.today)
+    directory = load_directory(conn)
+    return build_roster(
+        directory,
+        _modified(conn),
+        settings.rostering,
+        today,
+        settings.sync.visibility_lead_days,
+        since,
+    )
+
+
+def _modified(conn: Connection) -> Modified:
+    """When each row of the roster's tables was last written: by which run, at what time."""
+    r = t.runs.c
+    times = {
+        run_id: finished or started
+        for run_id, started, finished in conn.execute(
+            select(r.id, r.started_at, r.finished_at).where(r.status == "applied")
+        )
+    }
+    rows: dict[str, tuple[int, datetime]] = {}
+    for table in (t.schools, t.users, t.user_schools, t.guardianships, t.groups, t.memberships):
+        updated = table.c.updated_run_id if "updated_run_id" in table.c else None
+        cols = [table.c.id, table.c.created_run_id] + ([updated] if updated is not None else [])
+        for row_id, created, *rest in conn.execute(select(*cols)):
+            run_id = max((x for x in (created, *rest) if x is not None), default=None)
+            if run_id is not None and run_id in times:
+                rows[row_id] = (run_id, times[run_id])
+    first = min(times.items()) if times else None
+    return Modified(rows, first)

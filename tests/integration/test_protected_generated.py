@@ -114,6 +114,11 @@ def test_r11_no_protected_person_of_a_generated_municipality_leaves_a_trace(
         result = cli(db_url, *command)
         assert "Internal error" not in result.err, (command, result.err)
         seen += [result.out, result.err]
+    for n, args in enumerate((["oneroster"], ["oneroster", "--since", "1"], ["sds"])):
+        out = tmp_path / f"set-{n}"
+        result = cli(db_url, "export", "--format", *args, "--out", str(out))
+        assert result.code == 0, result.err
+        seen += [result.out, *(p.read_text("utf-8") for p in sorted(out.glob("*.csv")))]
     codes = {i["code"] for i in json.loads(seen[2])["issues"]}
     assert {"duplicate-civic-no", "absence-ending-suspended", "invalid-record"} <= codes, codes
     text = everything_written(directory, tmp_path, seen)

@@ -3,12 +3,15 @@
 from __future__ import annotations
 
 from datetime import date
+from pathlib import Path
 
 import click
 
+from schoolsync import __version__
 from schoolsync.cli import render
 from schoolsync.cli.context import Env, date_option, pass_env, today_option
-from schoolsync.export import export_directory
+from schoolsync.errors import ExportError
+from schoolsync.export import export_directory, export_roster
 
 
 @click.command("export")
@@ -17,12 +20,40 @@ from schoolsync.export import export_directory
               help="Only lessons on or after this date.")  # fmt: skip
 @click.option("--to", "lessons_to", metavar="YYYY-MM-DD", callback=date_option,
               help="Only lessons on or before this date.")  # fmt: skip
+@click.option(
+    "--format",
+    "file_format",
+    type=click.Choice(["oneroster", "sds"]),
+    help="Write CSV files for other platforms: OneRoster 1.2 or Microsoft SDS v2.1.",
+)
+@click.option(
+    "--out",
+    type=click.Path(file_okay=False, path_type=Path),
+    help="The folder the --format files are written to (made if missing).",
+)
+@click.option(
+    "--since",
+    "since_run",
+    type=click.IntRange(min=1),
+    metavar="RUN",
+    help="OneRoster only: a delta set, what changed after this run.",
+)
 @today_option
 @pass_env
 def export_command(
-    env: Env, as_json: bool, lessons_from: date | None, lessons_to: date | None
+    env: Env,
+    as_json: bool,
+    lessons_from: date | None,
+    lessons_to: date | None,
+    file_format: str | None,
+    out: Path | None,
+    since_run: int | None,
 ) -> None:
-    """Print the directory as it stands (schools, users, classes, groups, lessons)."""
+    """Print the directory as it stands (schools, users, classes, groups, lessons), or write it
+    as OneRoster 1.2 or SDS v2.1 CSV files (--format, --out)."""
+    if file_format is not None or out is not None or since_run is not None:
+        _export_files(env, file_format, out, since_run, as_json)
+        return
     lead = env.settings().sync.visibility_lead_days
     with env.store().connect() as conn:
         doc = export_directory(conn, env.today, lead, lessons_from, lessons_to)
@@ -51,3 +82,51 @@ def export_command(
         f"{len(doc['groups'])} groups, {len(doc['lessons'])} lessons. Use --json for the whole "
         f"directory."
     )
+
+
+def _export_files(
+    env: Env, file_format: str | None, out: Path | None, since_run: int | None, as_json: bool
+) -> None:
+    """``export --format oneroster|sds --out DIR [--since RUN]``."""
+    from schoolsync.rostering.files import write_oneroster, write_sds
+
+    if file_format is None or out is None:
+        raise click.UsageError("Give both --format (oneroster or sds) and --out DIR.")
+    if since_run is not None and file_format != "oneroster":
+        raise click.UsageError(
+            "--since is for OneRoster only: SDS reads whole sets (a record missing from a set is "
+            "made inactive), so write the whole set without --since."
+        )
+    settings = env.settings()
+    with env.store().connect() as conn:
+        roster = export_roster(conn, settings, env.today, since_run)
+    demographics = settings.rostering.demographics
+    try:
+        if file_format == "oneroster":
+            delta = since_run is not None
+            counts = write_oneroster(
+                roster, out, delta=delta, demographics=demographics, version=__version__
+            )
+        else:
+            counts = write_sds(roster, out, demographics=demographics)
+    except OSError as exc:
+        raise ExportError(
+            f"The {file_format} files could not be written to {out}: "
+            f"{exc.strerror or type(exc).__name__}. Nothing in {out} was changed.",
+            "Choose a folder you may write to, with room for the files.",
+        ) from exc
+    kind = {"oneroster": "OneRoster 1.2", "sds": "SDS v2.1"}[file_format]
+    what = f"a delta since run {since_run}" if since_run is not None else "a whole set"
+    if as_json:
+        render.print_json({"format": file_format, "out": str(out), "since": since_run,
+                           "files": counts})  # fmt: skip
+        return
+    from rich.table import Table
+
+    table = Table()
+    table.add_column("file")
+    table.add_column("rows", justify="right")
+    for name, count in counts.items():
+        table.add_row(f"{name}.csv", str(count))
+    render.console.print(table)
+    render.console.print(f"Wrote {kind} CSV ({what}) to {out}.", soft_wrap=True)

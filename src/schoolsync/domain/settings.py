@@ -120,6 +120,28 @@ class ApiSettings(_Section):
         return value
 
 
+class RosteringSettings(_Section):
+    """The ``[rostering]`` table: what the OneRoster and SDS exports give other platforms."""
+
+    # The huvudman: OneRoster's and SDS's org of type district, above every school.
+    organisation_name: str = Field(default="Huvudman", min_length=1, max_length=250)
+    # A user's login (OneRoster username, SDS username): "email", "eppn" (the first
+    # eduPersonPrincipalName), "external:CONTEXT" (the externalIdentifier of that context, e.g. an
+    # Active Directory sAMAccountName) or "id" (the directory's id).
+    username: str = "email"
+    # Birth dates and sex: OneRoster demographics.csv, SDS demographics.csv. Off: not exported.
+    demographics: bool = False
+
+    @field_validator("username")
+    @classmethod
+    def _login(cls, value: str) -> str:
+        if value in ("email", "eppn", "id") or (
+            value.startswith("external:") and value.removeprefix("external:").strip()
+        ):
+            return value
+        raise ValueError('must be "email", "eppn", "id" or "external:CONTEXT"')
+
+
 class Settings(_Section):
     """All settings."""
 
@@ -128,6 +150,7 @@ class Settings(_Section):
     locks: LockSettings = Field(default_factory=LockSettings)
     sources: SourceSettings = Field(default_factory=SourceSettings)
     ss12000: ApiSettings = Field(default_factory=ApiSettings)
+    rostering: RosteringSettings = Field(default_factory=RosteringSettings)
 
     @field_validator("schools")
     @classmethod
