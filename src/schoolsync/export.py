@@ -14,7 +14,7 @@ from datetime import date, datetime, time, timedelta
 from typing import Any
 from zoneinfo import ZoneInfo
 
-from sqlalchemy import select
+from sqlalchemy import func, select
 from sqlalchemy.engine import Connection
 
 from schoolsync.domain.directory import Directory, is_open, link_active
@@ -251,10 +251,16 @@ def _groups(
 
 
 def export_roster(
-    conn: Connection, settings: Settings, today: date, since_run: int | None = None
+    conn: Connection,
+    settings: Settings,
+    today: date,
+    since_run: int | None = None,
+    *,
+    everything: bool = False,
 ) -> Roster:
     """The directory as a OneRoster roster (:func:`~schoolsync.rostering.model.build_roster`):
-    a bulk set, or with ``since_run`` a delta of what changed after that run.
+    a bulk set, with ``since_run`` a delta of what changed after that run, with ``everything``
+    what the OneRoster service serves (every record, active or to be deleted).
 
     Raises:
         NotFoundError: ``since_run`` is not a run of this directory, or did not apply.
@@ -277,7 +283,18 @@ def export_roster(
         today,
         settings.sync.visibility_lead_days,
         since,
+        everything=everything,
     )
+
+
+def roster_version(conn: Connection) -> tuple[int, int]:
+    """What changes whenever a run changes the directory: the applied runs' count and last id
+    (an approval turns a held run into an applied one)."""
+    r = t.runs.c
+    count, last = conn.execute(
+        select(func.count(), func.max(r.id)).where(r.status == "applied")
+    ).one()
+    return int(count), int(last or 0)
 
 
 def _modified(conn: Connection) -> Modified:

@@ -1,9 +1,10 @@
-"""``schoolsync serve`` (the web interface and the REST API), and ``schoolsync admin user …`` /
-``admin token …`` (who may use them)."""
+"""``schoolsync serve`` (the web interface, the REST API and the OneRoster service), and
+``schoolsync admin user …`` / ``admin token …`` / ``admin client …`` (who may use them)."""
 
 from __future__ import annotations
 
 import ipaddress
+import threading
 from collections.abc import Callable
 from pathlib import Path
 from typing import Any
@@ -28,9 +29,10 @@ from schoolsync.store import access
 @today_option
 @pass_env
 def serve_command(env: Env, host: str, port: int, secure_cookies: bool | None) -> None:
-    """Serve the directory: the web interface at / (users from `admin user add`) and the REST
-    API at /api/v1 (bearer tokens from `admin token add`; OpenAPI at /api/v1/openapi.json).
-    Reads never wait for a sync that is running."""
+    """Serve the directory: the web interface at / (users from `admin user add`), the REST
+    API at /api/v1 (bearer tokens from `admin token add`; OpenAPI at /api/v1/openapi.json) and
+    the OneRoster 1.2 service at /ims/oneroster/rostering/v1p2 (clients from `admin client
+    add`). Reads never wait for a sync that is running."""
     import uvicorn
 
     from schoolsync.settings import DEFAULT_CONFIG_FILE
@@ -57,8 +59,12 @@ def serve_command(env: Env, host: str, port: int, secure_cookies: bool | None) -
             f"in every request, and the session cookie is sent over https only."
         )
     render.err_console.print(
-        f"Serving the directory at http://{where}:{port}/ (the REST API at /api/v1)"
+        f"Serving the directory at http://{where}:{port}/ (the REST API at /api/v1, OneRoster "
+        f"at /ims/oneroster/rostering/v1p2)"
     )
+    # The OneRoster service's records are built once per directory state: ahead of the first
+    # client, in a thread of their own.
+    threading.Thread(target=app.state.roster.warm, name="oneroster-warm", daemon=True).start()
     uvicorn.run(app, host=host, port=port, log_level="warning", access_log=False)
 
 
@@ -192,3 +198,63 @@ def token_revoke(env: Env, name: str) -> None:
     """Revoke a token: it is refused from now on."""
     access.revoke_token(env.store(), name)
     render.console.print(f"Token {name!r} revoked.")
+
+
+@admin_group.group("client")
+def client_group() -> None:
+    """OAuth2 clients of the OneRoster service (Google Classroom, Microsoft SDS, …)."""
+
+
+@client_group.command("add")
+@click.argument("name")
+@click.option(
+    "--core-only",
+    is_flag=True,
+    help="Only the roster-core scope: never the demographics (which are served only when the "
+    "settings' [rostering] demographics is on).",
+)
+@pass_env
+def client_add(env: Env, name: str, core_only: bool) -> None:
+    """Make a client and print its id and secret, once: only a hash of the secret is kept."""
+    from schoolsync.store import clients
+
+    scopes = [clients.CORE] if core_only else list(clients.SCOPES)
+    client_id, secret = clients.add_client(env.store(), name, scopes)
+    render.err_console.print(
+        f"OneRoster client {name!r} made. The secret is shown this once; keep it safe. Token "
+        f"endpoint: POST /oauth/token (client credentials); service: "
+        f"/ims/oneroster/rostering/v1p2/"
+    )
+    click.echo(f"client_id: {client_id}")
+    click.echo(f"client_secret: {secret}")
+
+
+@client_group.command("list")
+@click.option("--json", "as_json", is_flag=True, help="As JSON.")
+@pass_env
+def client_list(env: Env, as_json: bool) -> None:
+    """The clients: name, id, scopes, when made, last used and disabled."""
+    from schoolsync.store import clients
+
+    items = clients.list_clients(env.store())
+    if as_json:
+        render.print_json(items)
+        return
+    if not items:
+        render.console.print("No clients. Add one with: schoolsync admin client add NAME")
+    for x in items:
+        scopes = ", ".join(s.rsplit("/", 1)[-1] for s in x["scopes"])
+        used = f"last used {x['last_used_at']:%Y-%m-%d %H:%M}" if x["last_used_at"] else "unused"
+        state = f", disabled {x['disabled_at']:%Y-%m-%d}" if x["disabled_at"] else ", enabled"
+        render.console.print(f"{x['name']}: {x['client_id']} ({scopes}), {used}{state}")
+
+
+@client_group.command("disable")
+@click.argument("name")
+@pass_env
+def client_disable(env: Env, name: str) -> None:
+    """Disable a client: its secret and every token it was given are refused from now on."""
+    from schoolsync.store import clients
+
+    clients.disable_client(env.store(), name)
+    render.console.print(f"OneRoster client {name!r} disabled.")

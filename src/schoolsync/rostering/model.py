@@ -27,7 +27,7 @@ import uuid
 from collections import defaultdict
 from collections.abc import Iterable
 from dataclasses import dataclass, field
-from datetime import date, datetime
+from datetime import date, datetime, timedelta
 
 from schoolsync.domain.directory import (
     Directory,
@@ -233,12 +233,15 @@ class _Builder:
         lead_days: int,
         today: date,
         since: Since | None,
+        everything: bool,
     ) -> None:
         self.d, self.modified, self.settings = directory, modified, settings
         self.lead_days, self.today, self.since = lead_days, today, since
+        self.everything = everything
         self.roster = Roster()
         self.district = derived_id("district", settings.organisation_name)
         self.first = modified.first[1] if modified.first else None
+        self._changes: dict[tuple[bool, datetime | None], Change] = {}
 
     # -- what a record says about itself ------------------------------------------------------
 
@@ -256,14 +259,32 @@ class _Builder:
         return self.since is not None and end is not None and self.since.today <= end < self.today
 
     def change(self, is_active: bool, *row_ids: str) -> Change:
-        times = [m[1] for r in row_ids if (m := self.modified.of(r)) is not None]
-        return Change(ACTIVE if is_active else TO_BE_DELETED, max(times, default=self.first))
+        """The record's status and its rows' latest change (records share equal ones: a
+        directory has a handful of run times for a million records)."""
+        get, first = self.modified.rows.get, self.modified.first
+        latest = self.first
+        for row_id in row_ids:
+            m = get(row_id, first)
+            if m is not None and (latest is None or m[1] > latest):
+                latest = m[1]
+        key = (is_active, latest)
+        found = self._changes.get(key)
+        if found is None:
+            found = self._changes[key] = Change(ACTIVE if is_active else TO_BE_DELETED, latest)
+        return found
 
     def wanted(self, is_active: bool, end: date | None, *row_ids: str) -> bool:
-        """A bulk set holds what is active; a delta what changed or ended since."""
+        """A bulk set holds what is active; a delta what changed or ended since; the service
+        everything."""
         if self.since is None:
-            return is_active
+            return is_active or self.everything
         return self.changed(*row_ids) or self.ended_lately(end)
+
+    def shown_lately(self, g: GroupRow) -> bool:
+        """Became visible (R5.4) after the day of the run the delta follows."""
+        if self.since is None or g.start_date is None:
+            return False
+        return self.since.today < g.start_date - timedelta(days=self.lead_days) <= self.today
 
     # -- the entities ------------------------------------------------------------------------
 
@@ -339,14 +360,16 @@ class _Builder:
         return tuple(out)
 
     def classes(self) -> dict[str, Klass]:
-        """Add the classes (a bulk set: those active and visible on ``today``, R5.4) and their
-        courses; returns every class and group by id, for the enrollments."""
+        """Add the classes and their courses (a bulk set: those active on ``today``); returns
+        the classes and groups visible on ``today`` (R5.4) by id, for the enrollments."""
         courses: dict[str, tuple[Course, list[str]]] = {}
         out: dict[str, Klass] = {}
         for g in sorted(self.d.groups.values(), key=lambda g: (g.school_id, g.name)):
             if g.kind not in ("class", "group"):
                 continue
-            active = is_open(g.end_date, self.today) and _visible(g, self.today, self.lead_days)
+            if not _visible(g, self.today, self.lead_days):
+                continue  # not shown yet: nothing about it leaves the directory
+            active = is_open(g.end_date, self.today)
             code = g.course or g.subject or ("Klass" if g.kind == "class" else "Grupp")
             course_id = derived_id("course", g.school_id, code)
             entry = courses.setdefault(
@@ -377,7 +400,10 @@ class _Builder:
                 g.end_date,
             )
         emitted = [
-            k for k in out.values() if self.wanted(k.change.status == ACTIVE, k.end, k.sourced_id)
+            k
+            for k in out.values()
+            if self.wanted(k.change.status == ACTIVE, k.end, k.sourced_id)
+            or self.shown_lately(self.d.groups[k.sourced_id])
         ]
         used = {k.course for k in emitted}
         for course_id, (course, group_ids) in sorted(courses.items(), key=lambda kv: kv[1][0].code):
@@ -421,7 +447,7 @@ class _Builder:
         for user in sorted(d.users.values(), key=lambda u: (u.family_name, u.given_name, u.id)):
             if user.merged_into:
                 continue  # the account kept carries the person
-            if self.since is not None:
+            if self.since is not None or self.everything:
                 exported.add(user.id)
             mine = sorted(links.get(user.id, []), key=_link_order)
             current = [x for x in mine if is_open(x.end_date, today)]
@@ -485,8 +511,6 @@ class _Builder:
         for m in rows:
             klass = classes[m.group_id]
             active = is_open(m.end_date, today) and klass.change.status == ACTIVE
-            if self.since is None and not active:
-                continue
             if not self.wanted(active, m.end_date, m.id):
                 continue
             homeroom = klass.class_type == "homeroom"
@@ -583,6 +607,8 @@ def build_roster(
     today: date,
     lead_days: int = 15,
     since: Since | None = None,
+    *,
+    everything: bool = False,
 ) -> Roster:
     """The roster of a directory (pure): a bulk set (what is active on ``today``), or with
     ``since`` a delta (what changed after that run, ``tobedeleted`` what ended).
@@ -595,8 +621,10 @@ def build_roster(
         lead_days: R5.4's visibility lead: a class is exported from this many days before it
             starts.
         since: The run a delta follows; None for a bulk set.
+        everything: Not a set but what the OneRoster service serves: every record, active or
+            to be deleted (``since`` must then be None).
     """
-    b = _Builder(directory, modified, settings, lead_days, today, since)
+    b = _Builder(directory, modified, settings, lead_days, today, since, everything)
     b.orgs()
     classes = b.classes()
     b.sessions(b.roster.classes)

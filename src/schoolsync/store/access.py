@@ -68,7 +68,7 @@ class Access:
         return f"{self.kind} {self.name}"
 
 
-def _hash(token: str) -> str:
+def secret_digest(token: str) -> str:
     return hashlib.sha256(token.encode("utf-8")).hexdigest()
 
 
@@ -125,7 +125,7 @@ def add_token(store: Store, name: str, role: str, schools: list[str]) -> str:
         conn.execute(
             sa.insert(t.api_tokens).values(
                 name=name,
-                token_hash=_hash(token),
+                token_hash=secret_digest(token),
                 role=role,
                 schools=ids,
                 created_at=datetime.now(UTC),
@@ -160,21 +160,38 @@ def revoke_token(store: Store, name: str) -> None:
     Raises:
         NotFoundError: When there is no token of that name that is not revoked already.
     """
-    c = t.api_tokens.c
-    with store.transaction("revoking a token") as conn:
+    end_named(
+        store,
+        t.api_tokens,
+        "revoked_at",
+        name,
+        NotFoundError(
+            f"There is no token named {name!r} that is not revoked already.",
+            "List them with: schoolsync admin token list",
+        ),
+    )
+
+
+def end_named(
+    store: Store, table: sa.Table, column: str, name: str, missing: NotFoundError
+) -> None:
+    """Stamp ``column`` (revoked, disabled) of the row named ``name`` that has none yet.
+
+    Raises:
+        NotFoundError: ``missing``, when there is no such row.
+    """
+    c = table.c
+    with store.transaction(f"ending {name!r} ({table.name})") as conn:
         done = conn.execute(
-            sa.update(t.api_tokens)
-            .where(c.name == name, c.revoked_at.is_(None))
-            .values(revoked_at=datetime.now(UTC))
+            sa.update(table)
+            .where(c.name == name, c[column].is_(None))
+            .values({column: datetime.now(UTC)})
         )
         if done.rowcount == 0:
-            raise NotFoundError(
-                f"There is no token named {name!r} that is not revoked already.",
-                "List them with: schoolsync admin token list",
-            )
+            raise missing
 
 
-def _without_waiting(store: Store, doing: str, write: Callable[[Connection], Any]) -> bool:
+def write_without_waiting(store: Store, doing: str, write: Callable[[Connection], Any]) -> bool:
     """Write without waiting for another writer: while a sync holds the directory the write
     is given up at once. Returns whether it was written."""
     try:
@@ -193,15 +210,19 @@ def _without_waiting(store: Store, doing: str, write: Callable[[Connection], Any
     return True
 
 
-def _touch(store: Store, token_id: int, now: datetime) -> None:
-    """Record a token's use without waiting for a writer (the next request records it)."""
-    c = t.api_tokens.c
-    _without_waiting(
+def record_use(store: Store, table: sa.Table, row_id: int, last: datetime | None) -> None:
+    """Record that a token or client was used: at most once a minute, and without waiting for
+    a writer (a sync may hold the directory; the next request records it)."""
+    now = datetime.now(UTC)
+    if last is not None and last.tzinfo is None:
+        last = last.replace(tzinfo=UTC)
+    if last is not None and now - last < _TOUCH_EVERY:
+        return
+    c = table.c
+    write_without_waiting(
         store,
-        "recording a token's use",
-        lambda conn: conn.execute(
-            sa.update(t.api_tokens).where(c.id == token_id).values(last_used_at=now)
-        ),
+        f"recording a use ({table.name})",
+        lambda conn: conn.execute(sa.update(table).where(c.id == row_id).values(last_used_at=now)),
     )
 
 
@@ -213,17 +234,12 @@ def access_of(store: Store, token: str) -> Access | None:
     with store.connect() as conn:
         row = conn.execute(
             sa.select(c.id, c.name, c.role, c.schools, c.last_used_at).where(
-                c.token_hash == _hash(token), c.revoked_at.is_(None)
+                c.token_hash == secret_digest(token), c.revoked_at.is_(None)
             )
         ).first()
     if row is None:
         return None
-    now = datetime.now(UTC)
-    last = row.last_used_at
-    if last is not None and last.tzinfo is None:
-        last = last.replace(tzinfo=UTC)
-    if last is None or now - last >= _TOUCH_EVERY:
-        _touch(store, row.id, now)
+    record_use(store, t.api_tokens, row.id, row.last_used_at)
     schools = frozenset(row.schools) if row.role == "school-admin" else None
     return Access(row.name, row.role, schools)
 
@@ -369,20 +385,26 @@ def user_access(store: Store, session: Session) -> Access | None:
     return Access(session.username, row.role, schools, kind="user")
 
 
-def signing_key(store: Store) -> str:
-    """The key session cookies are signed with: made once and kept in the directory, so every
-    ``serve`` process on it, and a restarted one, knows the sessions it signed."""
+def service_key(store: Store, name: str) -> str:
+    """A key the service signs with (``session``: the session cookies; ``oneroster``: the
+    OneRoster access tokens): made once and kept in the directory, so every ``serve`` process
+    on it, and a restarted one, knows what it signed."""
     k = t.service_keys.c
     with store.connect() as conn:
-        value = conn.execute(sa.select(k.value).where(k.name == "session")).scalar()
+        value = conn.execute(sa.select(k.value).where(k.name == name)).scalar()
     if value is not None:
         return str(value)
-    with store.transaction("making the session key") as conn:
-        value = conn.execute(sa.select(k.value).where(k.name == "session")).scalar()
+    with store.transaction(f"making the {name} key") as conn:
+        value = conn.execute(sa.select(k.value).where(k.name == name)).scalar()
         if value is None:
             value = secrets.token_urlsafe(48)
-            conn.execute(sa.insert(t.service_keys).values(name="session", value=value))
+            conn.execute(sa.insert(t.service_keys).values(name=name, value=value))
     return str(value)
+
+
+def signing_key(store: Store) -> str:
+    """The key session cookies are signed with."""
+    return service_key(store, "session")
 
 
 # -- the audit log -----------------------------------------------------------------------------
@@ -411,7 +433,7 @@ def audit(store: Store, entries: list[AuditEntry], *, wait: bool = True) -> bool
     if not rows:
         return True
     if not wait:
-        return _without_waiting(store, "writing the audit log", write)
+        return write_without_waiting(store, "writing the audit log", write)
     with store.transaction("writing the audit log") as conn:
         write(conn)
     return True

@@ -276,6 +276,20 @@ api_tokens = Table(
     Column("last_used_at", DateTime(timezone=True)),
 )
 
+# OAuth2 clients of the OneRoster service (``admin client add``): only a hash of each secret.
+oneroster_clients = Table(
+    "oneroster_clients",
+    metadata,
+    Column("id", Integer, primary_key=True, autoincrement=True),
+    Column("name", String(200), nullable=False, unique=True),
+    Column("client_id", String(64), nullable=False, unique=True),
+    Column("secret_hash", String(64), nullable=False),  # SHA-256, hex
+    Column("scopes", JSON, nullable=False),  # the OneRoster scopes it may be given
+    Column("created_at", DateTime(timezone=True), nullable=False),
+    Column("disabled_at", DateTime(timezone=True)),
+    Column("last_used_at", DateTime(timezone=True)),
+)
+
 web_users = Table(
     "web_users",
     metadata,

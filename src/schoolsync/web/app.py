@@ -25,7 +25,7 @@ from schoolsync.domain.settings import Settings
 from schoolsync.errors import SchoolsyncError
 from schoolsync.store.access import signing_key
 from schoolsync.store.db import Store
-from schoolsync.web import api, auth, ui
+from schoolsync.web import api, auth, oneroster, ui
 from schoolsync.web.audit import AuditTrail
 
 CSP = (
@@ -43,8 +43,15 @@ _HEADERS = {
 }
 
 
+def _for_machines(path: str) -> bool:
+    """The OneRoster service and its token endpoint answer machines, in their own shapes."""
+    return path.startswith((oneroster.PREFIX + "/", "/oauth/"))
+
+
 async def _invalid(request: Request, exc: RequestValidationError) -> Response:
     """A request the routes cannot take: the API's usual 422, a page's sentence."""
+    if _for_machines(request.url.path):
+        return oneroster.imsx(400, "invaliddata", "The request cannot be read.")
     if request.url.path.startswith("/api/"):
         return await request_validation_exception_handler(request, exc)
     return ui.problem(request, 400, "invalid")
@@ -52,6 +59,9 @@ async def _invalid(request: Request, exc: RequestValidationError) -> Response:
 
 async def _http_error(request: Request, exc: StarletteHTTPException) -> Response:
     """No such page, or not with this method: the API's JSON, a page's sentence."""
+    if _for_machines(request.url.path):
+        code = "unknownobject" if exc.status_code == 404 else "invaliddata"
+        return oneroster.imsx(exc.status_code, code, str(exc.detail), dict(exc.headers or {}))
     if request.url.path.startswith("/api/"):
         return await http_exception_handler(request, exc)
     page = ui.problem(request, exc.status_code, "not-found" if exc.status_code in (404, 405)
@@ -64,8 +74,11 @@ async def _http_error(request: Request, exc: StarletteHTTPException) -> Response
 def _failed(request: Request, _exc: Exception) -> Response:
     """Anything unforeseen: a sentence, never a traceback, with the headers every answer
     carries (this answer is made outside the middleware that adds them)."""
-    if request.url.path.startswith("/api/"):
-        response: Response = JSONResponse(
+    if _for_machines(request.url.path):
+        response: Response = oneroster.imsx(500, "internal_server_error",
+                                            "Something went wrong on the server.")  # fmt: skip
+    elif request.url.path.startswith("/api/"):
+        response = JSONResponse(
             {"detail": "Something went wrong on the server; the request was not carried out."},
             status_code=500,
         )
@@ -115,6 +128,8 @@ def create_app(
     app.state.store = store
     app.state.clock = clock
     app.include_router(api.router(store, settings, today))
+    app.state.roster = oneroster.RosterCache(store, settings, today)
+    app.include_router(oneroster.router(store, settings, app.state.roster))
     app.state.trail = trail
     app.include_router(
         ui.router(store, settings, today, settings_file, clock, throttle or auth.Throttle(), trail)
