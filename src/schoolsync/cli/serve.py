@@ -62,9 +62,12 @@ def serve_command(env: Env, host: str, port: int, secure_cookies: bool | None) -
         f"Serving the directory at http://{where}:{port}/ (the REST API at /api/v1, OneRoster "
         f"at /ims/oneroster/rostering/v1p2)"
     )
-    # The OneRoster service's records are built once per directory state: ahead of the first
-    # client, in a thread of their own.
-    threading.Thread(target=app.state.roster.warm, name="oneroster-warm", daemon=True).start()
+    # The OneRoster service's records are built once per directory state: when there are
+    # clients, ahead of the first one's request, in a thread of their own.
+    from schoolsync.store.clients import list_clients
+
+    if any(c["disabled_at"] is None for c in list_clients(store)):
+        threading.Thread(target=app.state.roster.warm, name="oneroster-warm", daemon=True).start()
     uvicorn.run(app, host=host, port=port, log_level="warning", access_log=False)
 
 

@@ -405,11 +405,35 @@ class Predicate:
         want = self.value
         if self.op == "~":
             return want.casefold() in text.casefold()
-        if self.op == "=":
-            return text == want
-        if self.op == "!=":
-            return text != want
-        return {">": text > want, ">=": text >= want, "<": text < want, "<=": text <= want}[self.op]
+        when, asked = _moment(text), _moment(want)
+        if when is not None and asked is not None:  # 2025-08-18T02:00:00Z = ...00.000Z
+            return _holds(self.op, when, asked)
+        return _holds(self.op, text, want)
+
+
+def _holds(op: str, a: Any, b: Any) -> bool:
+    if op == "=":
+        return bool(a == b)
+    if op == "!=":
+        return bool(a != b)
+    return bool({">": a > b, ">=": a >= b, "<": a < b, "<=": a <= b}[op])
+
+
+_ISO = re.compile(
+    r"^\d{4}-\d{2}-\d{2}(?:[T ]\d{2}:\d{2}(?::\d{2}(?:\.\d+)?)?(?:Z|[+-]\d{2}:?\d{2})?)?$"
+)
+
+
+def _moment(text: str) -> datetime | None:
+    """An ISO date or date-time as a UTC time (a date is its midnight; no offset is UTC), so
+    that ``dateLastModified>'2025-08-18T02:00:00Z'`` compares times, not texts."""
+    if not _ISO.match(text):
+        return None
+    try:
+        value = datetime.fromisoformat(text)
+    except ValueError:
+        return None
+    return value.replace(tzinfo=UTC) if value.tzinfo is None else value.astimezone(UTC)
 
 
 def _values(value: Any, path: tuple[str, ...]) -> list[Any]:
