@@ -5,6 +5,7 @@ does; through FastAPI's test client on a generated municipality."""
 from __future__ import annotations
 
 import base64
+import csv
 import json
 import re
 from collections.abc import Iterator
@@ -437,7 +438,9 @@ def test_demographics_are_refused_when_the_settings_give_none(service: dict[str,
 
 
 @pytest.mark.slow
-def test_a_client_reads_a_medium_municipality_completely(tmp_path: Path) -> None:
+def test_a_client_reads_a_medium_municipality_completely_from_the_service_and_a_csv_set(
+    tmp_path: Path,
+) -> None:
     """Every user page by page (limit 100, the service's default, as Google Classroom reads),
     every class and enrollment, against the directory's own export."""
     url = f"sqlite:///{tmp_path / 'directory.db'}"
@@ -486,5 +489,20 @@ def test_a_client_reads_a_medium_municipality_completely(tmp_path: Path) -> None
             if e["role"] == "student"
         ]
         assert sorted(got) == sorted(members)
+        # The same municipality through a whole CSV set: the active part of what is served.
+        out = tmp_path / "set"
+        done = invoke("--db", url, "--today", TODAY.isoformat(), "export", "--format",
+                      "oneroster", "--out", str(out))  # fmt: skip
+        assert done.code == 0, done.err
+        files = {p.stem: list(csv.DictReader(p.open(encoding="utf-8", newline="")))
+                 for p in out.glob("*.csv")}  # fmt: skip
+        active = {u["sourcedId"] for u in users if u["status"] == "active"}
+        assert {r["sourcedId"] for r in files["users"]} == active
+        assert {r["sourcedId"] for r in files["classes"]} == {
+            k["sourcedId"] for k in classes if k["status"] == "active"
+        }
+        assert {r["sourcedId"] for r in files["enrollments"]} == {
+            e["sourcedId"] for e in enrollments if e["status"] == "active"
+        }
     finally:
         store.dispose()
