@@ -240,7 +240,14 @@ def test_an_sds_set_has_the_columns_and_formats_of_microsofts_samples(
 ) -> None:
     db_url, _ = municipality
     out = tmp_path / "sds"
-    _, ours = exported(db_url, out, "--format", "sds")
+    done = cli(db_url, "export", "--format", "sds", "--out", str(out))
+    assert done.code == 0, done.err
+    left_out = re.search(r"Warning: (\d+) user\(s\) are not in the SDS set", done.err)
+    assert left_out, done.err  # the generated guardians without an e-mail, the protected
+    ours = read_set(out)
+    oneroster = read_set(exported(db_url, tmp_path / "or", "--format", "oneroster")[0] and
+                         tmp_path / "or")  # fmt: skip
+    assert len(ours["users"]) == len(oneroster["users"]) - int(left_out[1])
     samples = read_set(SDS_SAMPLES)
     written = {p.stem for p in out.glob("*.csv")}
     assert written == {
@@ -277,6 +284,11 @@ def test_an_sds_set_has_the_columns_and_formats_of_microsofts_samples(
         r["userSourcedId"] in users and r["relationshipUserSourcedId"] in users
         for r in ours["relationships"]
     )
+    # SDS refuses a user without a username, and a guardian without an e-mail: they are left
+    # out (with their roles, enrollments and family), and the export says how many.
+    assert all(r["username"] for r in ours["users"])
+    mail = {r["sourcedId"]: r["email"] for r in ours["users"]}
+    assert all(mail[r["relationshipUserSourcedId"]] for r in ours["relationships"])
     phones = [r["sms"] for r in ours["users"] if r["sms"]]
     assert phones and all(re.fullmatch(r"\+\d{8,15}", p) for p in phones), phones[:3]
 
@@ -286,7 +298,10 @@ def test_demographics_are_written_only_when_the_settings_allow_them(
 ) -> None:
     db_url, _ = municipality
     settings = tmp_path / "schoolsync.toml"
-    settings.write_text('[rostering]\ndemographics = true\nusername = "eppn"\n', "utf-8")
+    context = "https://exempelstad.invalid/ad/sAMAccountName"  # the generator's AD accounts
+    settings.write_text(
+        f'[rostering]\ndemographics = true\nusername = "external:{context}"\n', "utf-8"
+    )
     out = tmp_path / "set"
     assert cli(db_url, "export", "--format", "oneroster", "--out", str(out)).code == 0
     assert not (out / "demographics.csv").exists()
@@ -294,7 +309,10 @@ def test_demographics_are_written_only_when_the_settings_allow_them(
     assert header(files, "demographics") == ONEROSTER["demographics"][0]
     assert {r["sex"] for r in files["demographics"]} <= {"male", "female", ""}
     assert {r["propertyName"]: r["value"] for r in files["manifest"]}["file.demographics"] == "bulk"
-    assert all(r["username"].count("@") == 1 for r in files["users"] if r["username"])
+    with_account = [r for r in files["users"] if "{sAMAccountName:" in r["userIds"]]
+    assert len(with_account) > 50
+    assert all(f"{{sAMAccountName:{r['username']}}}" in r["userIds"] for r in with_account)
+    assert all(not r["username"] for r in files["users"] if r not in with_account)
     # Switched off again, the next set leaves no stale demographics behind.
     assert cli(db_url, "export", "--format", "oneroster", "--out", str(out)).code == 0
     assert not (out / "demographics.csv").exists()
@@ -340,7 +358,10 @@ def test_r11_protected_persons_reach_other_platforms_only_under_their_pseudonym(
         _, files = exported(db_url, out, "--format", fmt, config=config)
         text += "".join(p.read_text("utf-8") for p in sorted(out.glob("*.csv")))
         masked = {r["sourcedId"] for r in files["users"] if r["givenName"] == "Skyddad"}
-        assert masked, "the protected persons are there, under their pseudonym"
+        if fmt == "sds":  # no e-mail, so no username: SDS cannot take them
+            assert not masked
+        else:
+            assert masked, "the protected persons are there, under their pseudonym"
         if fmt == "oneroster":
             assert all(
                 not r["agentSourcedIds"] and not r["email"] and not r["sms"]

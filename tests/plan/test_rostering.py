@@ -4,6 +4,7 @@ memory: what a platform is given, and what it is never given (issue 12, R5.4, R1
 from __future__ import annotations
 
 import json
+from dataclasses import replace
 from datetime import UTC, date, datetime
 
 import pytest
@@ -268,8 +269,11 @@ def test_a_delta_holds_what_changed_after_the_run_and_what_ended_since_as_to_be_
         ("anna", "active", RUN2[1]),
         ("lar", "active", RUN2[1]),  # one of their links changed
     ]
-    assert [(x.sourced_id, x.change.status) for x in delta.roles] == [
-        ("l-lar-staff", "tobedeleted")
+    # A user in a delta comes with every role (which is primary may move to an unchanged one).
+    assert sorted((x.sourced_id, x.change.status, x.role_type) for x in delta.roles) == [
+        ("l-anna-student", "active", "primary"),
+        ("l-lar-staff", "tobedeleted", "secondary"),
+        ("l-lar-teacher", "active", "primary"),
     ]
     assert [(e.sourced_id, e.change.status) for e in delta.enrollments] == [
         ("m-c7a-bo", "tobedeleted")
@@ -300,7 +304,9 @@ def test_an_archived_class_and_a_user_who_left_are_to_be_deleted_in_a_delta() ->
 def test_ids_of_what_the_directory_holds_no_row_for_are_the_same_in_every_export() -> None:
     first, again = roster(), roster()
     assert [s.sourced_id for s in first.sessions] == [s.sourced_id for s in again.sessions]
+    # Pinned: a platform keys its records by these; they must never change between versions.
     assert first.orgs[0].sourced_id == derived_id("district", "Huvudman")
+    assert derived_id("district", "Huvudman") == "6708b52b-b4a2-5f45-a6a0-6c354359210c"
     assert len({s.sourced_id for s in first.sessions}) == len(first.sessions) == 5
 
 
@@ -312,3 +318,106 @@ def test_ids_of_what_the_directory_holds_no_row_for_are_the_same_in_every_export
 )  # fmt: skip
 def test_phone_numbers_are_sent_as_international_numbers(written: str | None, sent: str) -> None:
     assert e164(written) == sent
+
+
+def since(day: date) -> Since:
+    return Since(1, day)
+
+
+def test_r11_a_guardian_in_a_delta_loses_a_child_who_became_protected() -> None:
+    d = municipality()
+    modified = everything(d)
+    # Run 2: Bo becomes protected (pseudonymised); the plan ends his guardianship.
+    d.guardianships[("gun", "bo")] = GuardianshipRow("g-bo", "gun", "bo", "Vårdnadshavare", None)
+    bulk_before = build_roster(d, modified, RosteringSettings(), TODAY)
+    assert next(u for u in bulk_before.users if u.sourced_id == "gun").agents == ("anna", "bo")
+    d.users["bo"] = replace(d.users["bo"], protected=True, given_name="Skyddad",
+                            family_name="identitet 0B0B", email=None, birth_date=None)  # fmt: skip
+    d.guardianships[("gun", "bo")].end_date = date(2025, 10, 14)
+    modified.rows["g-bo"] = RUN2
+    modified.rows["bo"] = RUN2
+    delta = build_roster(d, modified, RosteringSettings(), TODAY, since=since(date(2025, 10, 1)))
+    gun = next(u for u in delta.users if u.sourced_id == "gun")
+    assert gun.agents == ("anna",)  # her record is sent again, without him
+    bo = next(u for u in delta.users if u.sourced_id == "bo")
+    assert (bo.given_name, bo.agents) == ("Skyddad", ())
+
+
+def test_family_links_point_only_at_users_the_set_holds() -> None:
+    d = municipality()
+    # Gun's guardian link ended (her other child left), her guardianship of Anna did not.
+    d.links[("gun", "sch", "guardian")].end_date = date(2025, 6, 30)
+    bulk = build_roster(d, everything(d), RosteringSettings(), TODAY)
+    held = {u.sourced_id for u in bulk.users}
+    assert "gun" not in held
+    assert all(set(u.agents) <= held for u in bulk.users)
+    assert all({r.student, r.guardian} <= held for r in bulk.relationships)
+
+
+def test_a_delta_sends_a_class_that_became_visible_with_its_members() -> None:
+    d = municipality()
+    today = date(2026, 8, 5)  # Ma 8A starts on 17 August: shown from 2 August (R5.4)
+    delta = build_roster(
+        d, everything(d), RosteringSettings(), today, since=since(date(2026, 7, 30))
+    )
+    assert [k.sourced_id for k in delta.classes] == ["next"]
+    assert [e.sourced_id for e in delta.enrollments if e.klass == "next"] == ["m-next-anna"]
+    assert "VT 2027" in {s.title for s in delta.sessions}  # its terms' läsår comes with it
+
+
+def test_a_delta_sends_an_archived_class_with_its_members_as_to_be_deleted() -> None:
+    d = municipality()
+    d.groups["ma7a"].end_date = date(2025, 10, 10)  # the date passed; no run wrote it since
+    delta = build_roster(
+        d, everything(d), RosteringSettings(), TODAY, since=since(date(2025, 10, 1))
+    )
+    assert [(k.sourced_id, k.change.status) for k in delta.classes] == [("ma7a", "tobedeleted")]
+    assert sorted((e.sourced_id, e.change.status) for e in delta.enrollments) == [
+        ("m-ma7a-anna", "tobedeleted"),
+        ("m-ma7a-lar", "tobedeleted"),
+    ]
+
+
+def test_a_delta_sends_a_user_whose_guardianship_ended_by_date() -> None:
+    d = municipality()
+    d.guardianships[("gun", "anna")].end_date = date(2025, 10, 5)
+    delta = build_roster(
+        d, everything(d), RosteringSettings(), TODAY, since=since(date(2025, 10, 1))
+    )
+    assert {u.sourced_id: u.agents for u in delta.users} == {"anna": (), "gun": ()}
+
+
+def test_a_merged_away_account_is_to_be_deleted_in_a_delta_and_the_service_only() -> None:
+    d = municipality()
+    modified = everything(d)
+    modified.rows["old"] = RUN2
+    delta = build_roster(d, modified, RosteringSettings(), TODAY, since=since(date(2025, 10, 1)))
+    assert [(u.sourced_id, u.change.status, u.enabled) for u in delta.users] == [
+        ("old", "tobedeleted", False)
+    ]
+    served = build_roster(d, modified, RosteringSettings(), TODAY, everything=True)
+    assert ("old", "tobedeleted") in {(u.sourced_id, u.change.status) for u in served.users}
+    assert "old" not in {u.sourced_id for u in build_roster(d, modified, RosteringSettings(),
+                                                           TODAY).users}  # fmt: skip
+
+
+def test_the_service_holds_ended_records_as_to_be_deleted_and_what_is_not_shown_yet_not() -> None:
+    d = municipality()
+    served = build_roster(d, everything(d), RosteringSettings(), TODAY, everything=True)
+    status = {e.sourced_id: e.change.status for e in served.enrollments}
+    assert status["m-c7a-bo"] == "tobedeleted" and status["m-c7a-anna"] == "active"
+    users = {u.sourced_id: u.change.status for u in served.users}
+    assert users["gone"] == "tobedeleted" and users["anna"] == "active"
+    assert "next" not in {k.sourced_id for k in served.classes}  # R5.4: not shown yet
+
+
+def test_an_open_ended_old_group_is_in_this_years_terms() -> None:
+    d = municipality()
+    d.groups["ma7a"].start_date, d.groups["ma7a"].end_date = date(2012, 8, 20), None
+    d.groups["c7a"].start_date, d.groups["c7a"].end_date = None, date(2025, 10, 1)
+    served = build_roster(d, everything(d), RosteringSettings(), TODAY, everything=True)
+    titles = {s.sourced_id: s.title for s in served.sessions}
+    terms = {k.sourced_id: [titles[t] for t in k.terms] for k in served.classes}
+    assert terms["ma7a"][-2:] == ["HT 2025", "VT 2026"] and "HT 2012" not in terms["ma7a"]
+    assert len(terms["ma7a"]) == 12  # five läsår back and this one
+    assert terms["c7a"] == ["HT 2025"]

@@ -101,6 +101,7 @@ def _export_files(
     with env.store().connect() as conn:
         roster = export_roster(conn, settings, env.today, since_run)
     demographics = settings.rostering.demographics
+    left_out = 0
     try:
         if file_format == "oneroster":
             delta = since_run is not None
@@ -108,18 +109,26 @@ def _export_files(
                 roster, out, delta=delta, demographics=demographics, version=__version__
             )
         else:
-            counts = write_sds(roster, out, demographics=demographics)
+            counts, left_out = write_sds(roster, out, demographics=demographics)
     except OSError as exc:
         raise ExportError(
             f"The {file_format} files could not be written to {out}: "
             f"{exc.strerror or type(exc).__name__}. Nothing in {out} was changed.",
             "Choose a folder you may write to, with room for the files.",
         ) from exc
+    if file_format == "sds" and left_out:
+        how = settings.rostering.username
+        render.err_console.print(
+            f"Warning: {left_out} user(s) are not in the SDS set: SDS needs a username (here: "
+            f"the {how!r} of [rostering] username), and an e-mail for a guardian. Add it in the "
+            f"register, or choose another [rostering] username.",
+            soft_wrap=True,
+        )
     kind = {"oneroster": "OneRoster 1.2", "sds": "SDS v2.1"}[file_format]
     what = f"a delta since run {since_run}" if since_run is not None else "a whole set"
     if as_json:
         render.print_json({"format": file_format, "out": str(out), "since": since_run,
-                           "files": counts})  # fmt: skip
+                           "files": counts, "users_left_out": left_out})  # fmt: skip
         return
     from rich.table import Table
 

@@ -96,9 +96,13 @@ def _move_rows(
             continue
         if "start_date" in c:
             start, end = _widen(row, twin)
-            conn.execute(
-                table.update().where(c.id == twin["id"]).values(start_date=start, end_date=end)
-            )
+            if (start, end) != (twin["start_date"], twin["end_date"]):
+                conn.execute(
+                    table.update().where(c.id == twin["id"]).values(start_date=start, end_date=end)
+                )
+                log(entity, twin["id"], "updated", {
+                    "start_date": [twin["start_date"], start], "end_date": [twin["end_date"], end]
+                })  # fmt: skip
         if is_open(row["end_date"], today):
             conn.execute(
                 table.update().where(c.id == row["id"]).values(end_date=today - timedelta(days=1))

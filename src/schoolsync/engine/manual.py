@@ -53,11 +53,39 @@ def recorded(store: Store, kind: str, doing: str, today: date) -> Iterator[Recor
         yield recorder
         if recorder.entries:
             conn.execute(t.changes.insert(), recorder.entries)
+        _stamp(conn, recorder)
         summary: dict[str, Counter[str]] = {}
         for entry in recorder.entries:
             group = ENTITY_GROUP[entry["entity"]]
             summary.setdefault(group, Counter())[entry["action"]] += 1
         finish_run(conn, recorder.run_id, {k: dict(v) for k, v in summary.items()})
+
+
+# The tables of the entities a hand-made change logs, whose rows record the run that last
+# changed them (what ``export --since`` and the OneRoster service's dateLastModified read).
+_TABLE_OF = {
+    "user": t.users,
+    "user_school": t.user_schools,
+    "guardianship": t.guardianships,
+    "membership": t.memberships,
+    "class": t.groups,
+    "group": t.groups,
+}
+
+
+def _stamp(conn: Connection, recorder: Recorder) -> None:
+    """Mark every row the change logged as changed by its run."""
+    ids: dict[str, set[str]] = {}
+    for entry in recorder.entries:
+        if entry["entity"] in _TABLE_OF:
+            ids.setdefault(entry["entity"], set()).add(entry["entity_id"])
+    for entity, row_ids in ids.items():
+        table = _TABLE_OF[entity]
+        conn.execute(
+            table.update()
+            .where(table.c.id.in_(sorted(row_ids)))
+            .values(updated_run_id=recorder.run_id)
+        )
 
 
 @dataclass(frozen=True)

@@ -119,7 +119,9 @@ class _Set:
         return count
 
     def commit(self) -> None:
-        for name in self.written:
+        """Move the set into place, the manifest last (a reader that starts from the manifest
+        after it changed finds the files it lists), and remove what the set does not have."""
+        for name in sorted(self.written, key=lambda n: n == "manifest.csv"):
             os.replace(self.work / name, self.out / name)
         for name in self.known:
             if name not in self.written:
@@ -202,9 +204,22 @@ def write_oneroster(
     return counts
 
 
-def write_sds(roster: Roster, out: Path, *, demographics: bool) -> dict[str, int]:
+def sds_users(roster: Roster) -> tuple[set[str], list[str]]:
+    """The users an SDS set can hold, and the ids of those it cannot.
+
+    SDS refuses a user without a ``username``, and a contact (a guardian in relationships.csv)
+    without an e-mail; such users are left out, with their roles, enrollments and family.
+    """
+    ok = {u.sourced_id for u in roster.users if u.username}
+    guardians = {r.guardian for r in roster.relationships}
+    ok -= {u.sourced_id for u in roster.users if u.sourced_id in guardians and not u.email}
+    return ok, [u.sourced_id for u in roster.users if u.sourced_id not in ok]
+
+
+def write_sds(roster: Roster, out: Path, *, demographics: bool) -> tuple[dict[str, int], int]:
     """Write a Microsoft SDS v2.1 CSV set into ``out`` (SDS reads whole sets only: no delta);
-    returns the rows per file."""
+    returns the rows per file and how many users it could not hold (:func:`sds_users`)."""
+    ok, left_out = sds_users(roster)
     files: dict[str, list[Row]] = {
         "orgs": [[o.sourced_id, o.name, o.type, o.parent or ""] for o in roster.orgs],
         "academicSessions": [
@@ -217,24 +232,25 @@ def write_sds(roster: Roster, out: Path, *, demographics: bool) -> dict[str, int
         "classes": [[k.sourced_id, k.school, k.title, _list(k.terms), k.course]
                     for k in roster.classes],
         "users": [[u.sourced_id, u.username, u.given_name, u.family_name, "", "", u.email, "",
-                   u.sms] for u in roster.users],
+                   u.sms] for u in roster.users if u.sourced_id in ok],
         "roles": [
             [r.user, r.org, _SDS_ROLE.get(r.role, r.role), "", "",
              "TRUE" if r.role_type == "primary" else "FALSE", _day(r.begin), _day(r.end)]
             for r in roster.roles
-            if r.role in _SDS_ROLE  # guardians are contacts: relationships.csv
+            if r.role in _SDS_ROLE and r.user in ok  # guardians are contacts: relationships
         ],
-        "enrollments": [[e.klass, e.user, e.role] for e in roster.enrollments],
+        "enrollments": [[e.klass, e.user, e.role] for e in roster.enrollments if e.user in ok],
         "relationships": [
             [r.student, r.guardian, _SDS_RELATION.get(r.relation, "relative")]
             for r in roster.relationships
+            if r.student in ok and r.guardian in ok
         ],
     }  # fmt: skip
     if demographics:
         files["demographics"] = [
             [u.sourced_id, u.sex or "", _day(u.birth_date), "", "", "", "", ""]
             for u in roster.users
-            if u.birth_date is not None or u.sex is not None
+            if (u.birth_date is not None or u.sex is not None) and u.sourced_id in ok
         ]
     target = _Set(out, SDS_HEADERS)
     try:
@@ -243,4 +259,4 @@ def write_sds(roster: Roster, out: Path, *, demographics: bool) -> dict[str, int
     except BaseException:
         target.abandon()
         raise
-    return counts
+    return counts, len(left_out)

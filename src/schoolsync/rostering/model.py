@@ -26,7 +26,7 @@ import json
 import uuid
 from collections import defaultdict
 from collections.abc import Iterable
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from datetime import date, datetime, timedelta
 
 from schoolsync.domain.directory import (
@@ -202,16 +202,6 @@ class Since:
     today: date  # that run's day: what ended from then to today is in the delta too
 
 
-def school_years(classes: Iterable[Klass], today: date) -> list[int]:
-    """The läsår the classes span (by the year each starts in), today's included."""
-    years = {_year_of(today)}
-    for k in classes:
-        first = _year_of(k.start or today)
-        last = _year_of(k.end) if k.end is not None else max(first, _year_of(today))
-        years.update(range(first, min(last, first + 10) + 1))
-    return sorted(years)
-
-
 def _year_of(day: date) -> int:
     """The year a läsår starts in (1 July to 30 June)."""
     return day.year if day.month >= 7 else day.year - 1
@@ -242,6 +232,9 @@ class _Builder:
         self.district = derived_id("district", settings.organisation_name)
         self.first = modified.first[1] if modified.first else None
         self._changes: dict[tuple[bool, datetime | None], Change] = {}
+        self.years: set[int] = set()  # the läsår the sent classes' terms are in
+        self.shown: set[str] = set()  # classes a delta sends because they became visible
+        self.emitted: set[str] = set()  # the classes sent
 
     # -- what a record says about itself ------------------------------------------------------
 
@@ -314,7 +307,7 @@ class _Builder:
     def sessions(self, classes: list[Klass]) -> None:
         if self.since is not None and not classes:
             return
-        for year in school_years(classes, self.today):
+        for year in sorted(self.years | {_year_of(self.today)}):
             label = f"{year}/{(year + 1) % 100:02d}"
             sy = derived_id("schoolYear", str(year))
             end_year = str(year + 1)
@@ -350,13 +343,24 @@ class _Builder:
                 )
 
     def term_ids(self, start: date | None, end: date | None) -> tuple[str, ...]:
-        first = start or date(_year_of(self.today), 7, 1)
-        last = end or date(max(_year_of(first), _year_of(self.today)) + 1, 6, 30)
+        """The terms a class's dates overlap, at most five läsår either side of today's (an
+        open-ended group of 2012 is in this year's terms, not in 2012's ten); a class whose
+        dates lie wholly outside that gets the terms of its nearest läsår."""
+        now = _year_of(self.today)
+        first = start or date(now, 7, 1)
+        last = end or date(max(_year_of(first), now) + 1, 6, 30)
+        years = range(max(_year_of(first), now - 5), min(_year_of(last), now + 5) + 1)
+        if not years:
+            years = range(_year_of(last), _year_of(last) + 1)
+            if _year_of(first) > now:
+                years = range(_year_of(first), _year_of(first) + 1)
+            first, last = date(years[0], 7, 1), date(years[0] + 1, 6, 30)
         out = []
-        for year in range(_year_of(first), min(_year_of(last), _year_of(first) + 10) + 1):
+        for year in years:
             for title, t_start, t_end in _terms(year):
                 if t_start <= last and first <= t_end:
                     out.append(derived_id("term", title))
+                    self.years.add(year)
         return tuple(out)
 
     def classes(self) -> dict[str, Klass]:
@@ -372,72 +376,69 @@ class _Builder:
             active = is_open(g.end_date, self.today)
             code = g.course or g.subject or ("Klass" if g.kind == "class" else "Grupp")
             course_id = derived_id("course", g.school_id, code)
+            subjects = tuple(x for x in (g.subject,) if x)
             entry = courses.setdefault(
                 course_id,
-                (
-                    Course(
-                        course_id,
-                        Change(ACTIVE, None),
-                        code,
-                        code,
-                        g.school_id,
-                        tuple(x for x in (g.subject,) if x),
-                    ),
-                    [],
-                ),
+                (Course(course_id, Change(ACTIVE, None), code, code, g.school_id, subjects), []),
             )
             entry[1].append(g.id)
-            out[g.id] = Klass(
+            klass = Klass(
                 g.id,
                 self.change(active, g.id),
                 g.name,
                 course_id,
                 "homeroom" if g.kind == "class" else "scheduled",
                 g.school_id,
-                self.term_ids(g.start_date, g.end_date),
-                tuple(x for x in (g.subject,) if x),
+                (),
+                subjects,
                 g.start_date,
                 g.end_date,
             )
-        emitted = [
-            k
-            for k in out.values()
-            if self.wanted(k.change.status == ACTIVE, k.end, k.sourced_id)
-            or self.shown_lately(self.d.groups[k.sourced_id])
-        ]
+            out[g.id] = klass
+            if self.shown_lately(g):
+                self.shown.add(g.id)
+            if self.wanted(active, g.end_date, g.id) or g.id in self.shown:
+                self.emitted.add(g.id)
+        for gid in self.emitted:  # the terms of what is sent only: their läsår are sent too
+            g = self.d.groups[gid]
+            out[gid] = replace(out[gid], terms=self.term_ids(g.start_date, g.end_date))
+        emitted = [k for k in out.values() if k.sourced_id in self.emitted]
         used = {k.course for k in emitted}
         for course_id, (course, group_ids) in sorted(courses.items(), key=lambda kv: kv[1][0].code):
             if course_id in used:
-                self.roster.courses.append(
-                    Course(
-                        course.sourced_id,
-                        self.change(True, *group_ids),
-                        course.title,
-                        course.code,
-                        course.org,
-                        course.subjects,
-                    )
-                )
+                self.roster.courses.append(replace(course, change=self.change(True, *group_ids)))
         self.roster.classes.extend(emitted)
         return out
 
     def people(self) -> set[str]:
         """Add the users, their roles and their families; returns the ids of the users whose
-        enrollments may be exported (a bulk set: the active users; a delta: all)."""
+        enrollments may be exported (a bulk set: the active users; otherwise every account)."""
         d, today = self.d, self.today
         links: dict[str, list[LinkRow]] = defaultdict(list)
         for link in d.links.values():
             links[link.user_id].append(link)
+        active_ids = {
+            u.id
+            for u in d.users.values()
+            if not u.merged_into and any(is_open(x.end_date, today) for x in links.get(u.id, []))
+        }
         family: dict[str, list[str]] = defaultdict(list)
         family_rows: dict[str, list[str]] = defaultdict(list)
+        family_ended: set[str] = set()  # users with a guardianship that ended since (a delta)
         for gs in sorted(d.guardianships.values(), key=lambda g: (g.student_id, g.guardian_id)):
+            # Its change changes both users' records, also when it is one nobody is shown (a
+            # child who became protected: the guardian's agents must lose them).
+            family_rows[gs.student_id].append(gs.id)
+            family_rows[gs.guardian_id].append(gs.id)
+            if self.ended_lately(gs.end_date):
+                family_ended.update((gs.student_id, gs.guardian_id))
             guardian, student = d.users.get(gs.guardian_id), d.users.get(gs.student_id)
             if guardian is None or student is None or guardian.protected or student.protected:
                 continue  # R11: nothing points from a protected person to their family
-            family_rows[gs.student_id].append(gs.id)
-            family_rows[gs.guardian_id].append(gs.id)
             if not is_open(gs.end_date, today):
                 continue
+            if gs.student_id not in active_ids or gs.guardian_id not in active_ids:
+                continue  # only between users every set and the service hold as active
             family[gs.student_id].append(gs.guardian_id)
             family[gs.guardian_id].append(gs.student_id)
             self.roster.relationships.append(
@@ -446,16 +447,18 @@ class _Builder:
         exported: set[str] = set()
         for user in sorted(d.users.values(), key=lambda u: (u.family_name, u.given_name, u.id)):
             if user.merged_into:
-                continue  # the account kept carries the person
+                self.merged(user)  # the account kept carries the person
+                continue
             if self.since is not None or self.everything:
                 exported.add(user.id)
             mine = sorted(links.get(user.id, []), key=_link_order)
             current = [x for x in mine if is_open(x.end_date, today)]
-            active = bool(current)
+            active = user.id in active_ids
             rows = (user.id, *(x.id for x in mine), *family_rows.get(user.id, ()))
             if active and self.since is None:
                 exported.add(user.id)
-            if not self.wanted(active, None, *rows) and not self.ended_any(mine):
+            shown = self.wanted(active, None, *rows) or self.ended_any(mine)
+            if not shown and user.id not in family_ended:
                 continue
             primary = current[0] if current else (mine[-1] if mine else None)
             self.roster.users.append(
@@ -479,7 +482,9 @@ class _Builder:
             )
             for link in mine:
                 link_is_open = is_open(link.end_date, today)
-                if not self.wanted(link_is_open, link.end_date, link.id):
+                # A user in a delta comes with all their roles: which one is primary may have
+                # moved to a role that did not change.
+                if self.since is None and not self.wanted(link_is_open, link.end_date, link.id):
                     continue
                 self.roster.roles.append(
                     Role(
@@ -494,6 +499,18 @@ class _Builder:
                     )
                 )
         return exported
+
+    def merged(self, user: UserRow) -> None:
+        """An account merged into another (``user merge``): to be deleted, in a delta that
+        follows the merge and in the service; never in a bulk set."""
+        if self.since is None and not self.everything:
+            return
+        if self.since is not None and not self.changed(user.id):
+            return
+        self.roster.users.append(
+            Person(user.id, self.change(False, user.id), False, "", (), user.given_name,
+                   user.family_name, user.middle_name or "", "", "", (), None, None, None, None)
+        )  # fmt: skip
 
     def ended_any(self, links: Iterable[LinkRow]) -> bool:
         return any(self.ended_lately(x.end_date) for x in links)
@@ -511,7 +528,13 @@ class _Builder:
         for m in rows:
             klass = classes[m.group_id]
             active = is_open(m.end_date, today) and klass.change.status == ACTIVE
-            if not self.wanted(active, m.end_date, m.id):
+            # In a delta, a class that was shown or archived since comes with its members.
+            whole = m.group_id in self.shown or (
+                m.group_id in self.emitted and klass.change.status != ACTIVE
+            )
+            if not self.wanted(active, m.end_date, m.id) and not (
+                whole and self.since is not None and is_open(m.end_date, today)
+            ):
                 continue
             homeroom = klass.class_type == "homeroom"
             role = "student" if m.role in ("student", "member") else "teacher"

@@ -247,7 +247,7 @@ def _enrollment(e: Enrollment, c: Catalogue, ref: Refs) -> Json:
 
 
 def _demographics(u: Person, c: Catalogue, ref: Refs) -> Json:
-    return _base(u) | {"birthDate": _day(u.birth_date), "sex": u.sex or ""}
+    return _base(u) | {"birthDate": _day(u.birth_date), "sex": u.sex or "unspecified"}
 
 
 Render = Callable[[Any, Catalogue, Refs], Json]
@@ -405,9 +405,10 @@ class Predicate:
         want = self.value
         if self.op == "~":
             return want.casefold() in text.casefold()
-        when, asked = _moment(text), _moment(want)
-        if when is not None and asked is not None:  # 2025-08-18T02:00:00Z = ...00.000Z
-            return _holds(self.op, when, asked)
+        if self.path[-1] in _TIMES:  # 2025-08-18T02:00:00Z is ...00.000Z
+            when, asked = _moment(text), _moment(want)
+            if when is not None and asked is not None:
+                return _holds(self.op, when, asked)
         return _holds(self.op, text, want)
 
 
@@ -418,6 +419,9 @@ def _holds(op: str, a: Any, b: Any) -> bool:
         return bool(a != b)
     return bool({">": a > b, ">=": a >= b, "<": a < b, "<=": a <= b}[op])
 
+
+# The fields that hold dates and times: compared as times, others as text.
+_TIMES = frozenset({"dateLastModified", "startDate", "endDate", "beginDate", "birthDate"})
 
 _ISO = re.compile(
     r"^\d{4}-\d{2}-\d{2}(?:[T ]\d{2}:\d{2}(?::\d{2}(?:\.\d+)?)?(?:Z|[+-]\d{2}:?\d{2})?)?$"
@@ -431,9 +435,9 @@ def _moment(text: str) -> datetime | None:
         return None
     try:
         value = datetime.fromisoformat(text)
-    except ValueError:
+        return value.replace(tzinfo=UTC) if value.tzinfo is None else value.astimezone(UTC)
+    except (ValueError, OverflowError):  # not a date, or beyond year 1 or 9999 in UTC
         return None
-    return value.replace(tzinfo=UTC) if value.tzinfo is None else value.astimezone(UTC)
 
 
 def _values(value: Any, path: tuple[str, ...]) -> list[Any]:

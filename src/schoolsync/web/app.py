@@ -50,6 +50,8 @@ def _for_machines(path: str) -> bool:
 
 async def _invalid(request: Request, exc: RequestValidationError) -> Response:
     """A request the routes cannot take: the API's usual 422, a page's sentence."""
+    if request.url.path.startswith("/oauth/"):
+        return oneroster.oauth_error(400, "invalid_request", "The request cannot be read.")
     if _for_machines(request.url.path):
         return oneroster.imsx(400, "invaliddata", "The request cannot be read.")
     if request.url.path.startswith("/api/"):

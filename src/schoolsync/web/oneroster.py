@@ -24,7 +24,7 @@ from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 from datetime import date
 from typing import Any
-from urllib.parse import urlencode
+from urllib.parse import unquote_plus, urlencode
 
 import msgspec
 from fastapi import APIRouter, Form, Request, Response
@@ -75,13 +75,20 @@ class _Refused(Exception):
 
 
 class RosterCache:
-    """The catalogue of the directory as the last run left it, built once per directory state."""
+    """The catalogue of the directory as the last run left it, built once per directory state.
+
+    The first request waits for the first build. After that, a request that finds the directory
+    changed (a run, or a new day) is answered from the catalogue it has while a new one is built
+    in a thread of its own, so no client waits for a rebuild.
+    """
 
     def __init__(self, store: Store, settings: Settings, today: Callable[[], date]) -> None:
         self.store, self.settings, self.today = store, settings, today
-        self._lock = threading.Lock()
+        self._lock = threading.Lock()  # guards the fields below
+        self._first = threading.Lock()  # one first build at a time
         self._key: tuple[Any, ...] | None = None
         self._catalogue: Catalogue | None = None
+        self._building: threading.Thread | None = None
 
     def warm(self) -> None:
         """Build the catalogue ahead of the first request (``serve`` does, in a thread of its
@@ -89,15 +96,55 @@ class RosterCache:
         with contextlib.suppress(Exception):
             self.get()
 
-    def get(self) -> Catalogue:
+    def _current_key(self) -> tuple[Any, ...]:
         with self.store.connect() as conn:
-            key = (*roster_version(conn), self.today())
+            return (*roster_version(conn), self.today())
+
+    def _build(self, key: tuple[Any, ...]) -> Catalogue:
+        with self.store.connect() as conn:
+            catalogue = Catalogue.of(export_roster(conn, self.settings, key[-1], everything=True))
         with self._lock:
-            if key != self._key or self._catalogue is None:
-                with self.store.connect() as conn:
-                    roster = export_roster(conn, self.settings, key[-1], everything=True)
-                self._catalogue, self._key = Catalogue.of(roster), key
-            return self._catalogue
+            self._catalogue, self._key = catalogue, key
+        return catalogue
+
+    def _rebuild(self, key: tuple[Any, ...]) -> None:
+        try:
+            self._build(key)
+        except Exception:  # the stale catalogue stays; the next request tries again
+            pass
+        finally:
+            with self._lock:
+                self._building = None
+
+    def get(self) -> Catalogue:
+        key = self._current_key()
+        with self._lock:
+            current, fresh = self._catalogue, key == self._key
+            if current is not None:
+                if not fresh and self._building is None:
+                    self._building = threading.Thread(
+                        target=self._rebuild, args=(key,), name="oneroster-rebuild", daemon=True
+                    )
+                    self._building.start()
+                return current
+        with self._first:
+            with self._lock:
+                if self._catalogue is not None:
+                    return self._catalogue
+            return self._build(key)
+
+    def fresh(self) -> Catalogue:
+        """The catalogue of the directory as it is now, waiting for a rebuild if need be."""
+        self.get()
+        with self._lock:
+            building = self._building
+        if building is not None:
+            building.join()
+        key = self._current_key()
+        with self._lock:
+            if key == self._key and self._catalogue is not None:
+                return self._catalogue
+        return self._build(key)
 
 
 @dataclass(frozen=True)
@@ -123,13 +170,14 @@ def _basic(request: Request) -> tuple[str, str] | None:
         return None
     try:
         decoded = base64.b64decode(header[6:].strip(), validate=True).decode("utf-8")
-    except (binascii.Error, UnicodeDecodeError):
+    except (binascii.Error, ValueError):  # not base64 (or not ASCII at all), not UTF-8
         return None
     client_id, sep, secret = decoded.partition(":")
-    return (client_id, secret) if sep else None
+    # RFC 6749 §2.3.1: both are form-urlencoded before they are joined.
+    return (unquote_plus(client_id), unquote_plus(secret)) if sep else None
 
 
-def _oauth_error(status: int, error: str, description: str) -> Response:
+def oauth_error(status: int, error: str, description: str) -> Response:
     headers = {"Cache-Control": "no-store"}
     if status == 401:
         headers["WWW-Authenticate"] = 'Basic realm="schoolsync OneRoster"'
@@ -150,19 +198,25 @@ def router(store: Store, settings: Settings, cache: RosterCache) -> APIRouter:
         client_id: str = Form(""),
         client_secret: str = Form(""),
     ) -> Response:
+        if not grant_type or len(request.headers.getlist("content-type")) > 1:
+            return oauth_error(
+                400,
+                "invalid_request",
+                "Send grant_type=client_credentials as a form (application/x-www-form-urlencoded).",
+            )
         if grant_type != "client_credentials":
-            return _oauth_error(
+            return oauth_error(
                 400, "unsupported_grant_type", "Only grant_type=client_credentials is served."
             )
         given = _basic(request) or ((client_id, client_secret) if client_id else None)
         client = client_of(store, given[0], given[1]) if given else None
         if client is None:
-            return _oauth_error(
+            return oauth_error(
                 401, "invalid_client", "Unknown client, wrong secret, or the client is disabled."
             )
         asked = set(scope.split()) or set(client.scopes)
         if not asked <= client.scopes:
-            return _oauth_error(
+            return oauth_error(
                 400,
                 "invalid_scope",
                 f"This client may be given: {' '.join(sorted(client.scopes))}.",
@@ -348,6 +402,19 @@ def _enrolled(key: str, role: str) -> Lookup:
     return get
 
 
+def _with_role_at(role: str) -> Lookup:
+    """The users with a role at a school (their school link), whether or not in a class."""
+
+    def get(c: Catalogue, sid: str) -> list[Any]:
+        return [
+            u
+            for u in c.roster.users
+            if any(r.role == role and r.org == sid for r in c.roles_of.get(u.sourced_id, []))
+        ]
+
+    return get
+
+
 def _classes_of_user(c: Catalogue, sid: str) -> list[Any]:
     ids = (c.enrollments[e].klass for e in c.enrollments_of.get(sid, []))
     return [c.classes[i] for i in dict.fromkeys(ids) if i in c.classes]
@@ -418,8 +485,8 @@ _NESTED: list[tuple[str, Kind, Find, Lookup]] = [
      lambda c, sid: [x for x in c.roster.courses if x.org == sid]),
     ("/schools/{sid}/terms", rest.SESSION, _school, lambda c, sid: _sessions("term")(c)),
     ("/schools/{sid}/enrollments", rest.ENROLLMENT, _school, _enrollments_of("sid")),
-    ("/schools/{sid}/students", rest.USER, _school, _enrolled("sid", "student")),
-    ("/schools/{sid}/teachers", rest.USER, _school, _enrolled("sid", "teacher")),
+    ("/schools/{sid}/students", rest.USER, _school, _with_role_at("student")),
+    ("/schools/{sid}/teachers", rest.USER, _school, _with_role_at("teacher")),
     ("/schools/{sid}/classes/{cid}/enrollments", rest.ENROLLMENT, _class_at_school,
      _enrollments_of("cid")),
     ("/schools/{sid}/classes/{cid}/students", rest.USER, _class_at_school,
