@@ -8,7 +8,17 @@ from pathlib import Path
 import click
 
 from schoolsync import __version__
-from schoolsync.cli import admin, demo, export, fetch, runs, serve, sync, troubleshoot
+from schoolsync.cli import (
+    admin,
+    demo,
+    export,
+    fetch,
+    maintenance,
+    runs,
+    serve,
+    sync,
+    troubleshoot,
+)
 from schoolsync.cli.context import Env, date_option
 
 
@@ -61,5 +71,6 @@ for command in (
     troubleshoot.troubleshoot_cmd,
     serve.serve_command,
     serve.admin_group,
+    maintenance.vacuum_command,
 ):
     cli.add_command(command)

@@ -139,6 +139,16 @@ EXIT_STATUS = {"applied": 0, "planned": 0, "held": 3}
 """A run's exit status by its outcome; anything else (failed) is 1."""
 
 
-def exit_status(result: RunResult) -> int:
-    """0 applied or planned, 1 failed, 3 held."""
-    return EXIT_STATUS.get(result.status, 1)
+FOUND_ISSUES = 4
+"""``sync --fail-on``: the run applied (or planned), but found issues of that severity."""
+
+_AT_LEAST = {"error": ("error",), "warning": ("error", "warning")}
+
+
+def exit_status(result: RunResult, fail_on: str = "never") -> int:
+    """0 applied or planned, 1 failed, 3 held; 4 when ``fail_on`` (``error``, ``warning``)
+    names a severity the run's issues reach, so that an unattended run can alert."""
+    status = EXIT_STATUS.get(result.status, 1)
+    if status == 0 and any(i.severity in _AT_LEAST.get(fail_on, ()) for i in result.issues):
+        return FOUND_ISSUES
+    return status

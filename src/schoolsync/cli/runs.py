@@ -124,8 +124,15 @@ def runs_show(env: Env, run_id: int, as_json: bool, show_log: bool, show_all: bo
                 f"{len(run['issues'])} issue(s); list them with their messages: "
                 f"schoolsync runs show {run_id} --all"
             )
-    else:
+    elif not (run["options"] or {}).get("retention"):
         render.console.print("No issues.")
+    if retained := (run["options"] or {}).get("retention"):
+        codes = ", ".join(f"{code} {n}" for code, n in retained["issues"].items()) or "none"
+        render.console.print(
+            f"Its change log ({retained['changes']:,} entries) and its issues ({codes}) were "
+            f"removed on {retained['removed_on']} by retention (kept "
+            f"{retained['kept_days']} days, \\[retention] change_log_days)."
+        )
     from schoolsync.cli.changelog import change_log_table
 
     if log:

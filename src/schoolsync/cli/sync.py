@@ -31,6 +31,14 @@ from schoolsync.sources.detect import FORMATS, as_source
     is_flag=True,
     help="Read an SS 12000 API whole instead of what changed since the last read.",
 )
+@click.option(
+    "--fail-on",
+    type=click.Choice(["never", "error", "warning"]),
+    default="never",
+    show_default=True,
+    help="Exit 4 when the run applied but found issues of this severity (warning: also errors), "
+    "so that a cron job or a service manager can alert.",
+)
 @wait_option
 @today_option
 @pass_env
@@ -43,13 +51,14 @@ def sync_command(
     allow_mass_changes: bool,
     wait: float,
     full_read: bool,
+    fail_on: str,
 ) -> int:
     """Run one sync of SOURCES: plan, then apply in one transaction.
 
     SOURCES: an SS 12000 bundle folder or the base URL of an SS 12000 API (https://…/v2.0, read
     with the [ss12000] settings) for the register, and/or Skola24/Novaschem text exports (the
     schedule, one per school). Exit status: 0 done (warnings included), 1 failed (nothing
-    applied), 3 held by a safety lock.
+    applied), 3 held by a safety lock, 4 applied but with issues --fail-on names.
     """
     settings = env.settings()
     store = env.store(create=True)
@@ -68,7 +77,7 @@ def sync_command(
             full_read=full_read,
         )
     show_result(result, as_json)
-    return exit_status(result)
+    return exit_status(result, fail_on)
 
 
 def show_result(result: RunResult, as_json: bool) -> None:

@@ -142,6 +142,12 @@ class RosteringSettings(_Section):
         raise ValueError('must be "email", "eppn", "id" or "external:CONTEXT"')
 
 
+class RetentionSettings(_Section):
+    """The ``[retention]`` table: how long the run history keeps its detail (``vacuum``)."""
+
+    change_log_days: int = Field(default=400, ge=1, le=100 * 366)
+
+
 class Settings(_Section):
     """All settings."""
 
@@ -151,6 +157,7 @@ class Settings(_Section):
     sources: SourceSettings = Field(default_factory=SourceSettings)
     ss12000: ApiSettings = Field(default_factory=ApiSettings)
     rostering: RosteringSettings = Field(default_factory=RosteringSettings)
+    retention: RetentionSettings = Field(default_factory=RetentionSettings)
 
     @field_validator("schools")
     @classmethod

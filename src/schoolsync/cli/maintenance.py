@@ -1,0 +1,62 @@
+"""``schoolsync vacuum`` (retention of the run history) and ``schoolsync doctor`` (is everything
+in place for unattended runs)."""
+
+from __future__ import annotations
+
+import click
+
+from schoolsync.cli import render
+from schoolsync.cli.context import Env, pass_env, today_option
+
+
+@click.command("vacuum")
+@click.option("--dry-run", is_flag=True, help="Say what would be removed; remove nothing.")
+@click.option(
+    "--compact",
+    is_flag=True,
+    help="Then give the space back to the system (SQLite VACUUM, PostgreSQL VACUUM ANALYZE); "
+    "on SQLite it waits for readers such as serve to let go.",
+)
+@click.option("--json", "as_json", is_flag=True, help="Print what was removed as JSON.")
+@today_option
+@pass_env
+def vacuum_command(env: Env, dry_run: bool, compact: bool, as_json: bool) -> None:
+    """Apply [retention]: runs older than change_log_days keep their row and counts, and lose
+    their change-log entries and issues (summarised on the run). The directory's own data (users,
+    classes, groups, memberships, lessons) is never touched."""
+    from schoolsync.store.retention import compact as compact_store
+    from schoolsync.store.retention import prune
+
+    days = env.settings().retention.change_log_days
+    store = env.store()
+    pruned = prune(store, days, env.today, dry_run=dry_run)
+    if compact and not dry_run:
+        compact_store(store)
+    if as_json:
+        render.print_json({"cutoff": pruned.cutoff.isoformat(), "kept_days": days,
+                           "runs": pruned.runs, "changes": pruned.changes,
+                           "issues": pruned.issues, "dry_run": dry_run})  # fmt: skip
+        return
+    verb = "would remove" if dry_run else "removed"
+    if not pruned.runs:
+        render.console.print(
+            f"Nothing to remove: no run before {pruned.cutoff.isoformat()} ({days} days, "
+            f"\\[retention] change_log_days) has a change log or issues left."
+        )
+        return
+    render.console.print(
+        f"Retention {verb} the change log ({pruned.changes:,} entries) and the issues "
+        f"({pruned.issues:,}) of {len(pruned.runs)} run(s) before {pruned.cutoff.isoformat()} "
+        f"({days} days): runs {_ranges(pruned.runs)}. Their rows and counts stay."
+    )
+
+
+def _ranges(ids: list[int]) -> str:
+    """``1-4, 7`` for [1, 2, 3, 4, 7]."""
+    out: list[str] = []
+    for n in sorted(ids):
+        if out and out[-1].split("-")[-1] == str(n - 1):
+            out[-1] = f"{out[-1].split('-')[0]}-{n}"
+        else:
+            out.append(str(n))
+    return ", ".join(out)
