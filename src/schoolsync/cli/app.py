@@ -72,5 +72,6 @@ for command in (
     serve.serve_command,
     serve.admin_group,
     maintenance.vacuum_command,
+    maintenance.doctor_command,
 ):
     cli.add_command(command)

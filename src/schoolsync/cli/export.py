@@ -120,8 +120,8 @@ def _export_files(
         how = settings.rostering.username
         render.err_console.print(
             f"Warning: {left_out} user(s) are not in the SDS set: SDS needs a username (here: "
-            f"the {how!r} of [rostering] username), and an e-mail for a guardian. Add it in the "
-            f"register, or choose another [rostering] username.",
+            f"the {how!r} of \\[rostering] username), and an e-mail for a guardian. Add it in "
+            f"the register, or choose another \\[rostering] username.",
             soft_wrap=True,
         )
     kind = {"oneroster": "OneRoster 1.2", "sds": "SDS v2.1"}[file_format]

@@ -60,3 +60,37 @@ def _ranges(ids: list[int]) -> str:
         else:
             out.append(str(n))
     return ", ".join(out)
+
+
+@click.command("doctor")
+@click.option("--send-test", is_flag=True, help="Also send a test e-mail and a test webhook.")
+@click.option("--json", "as_json", is_flag=True, help="Print the checks as JSON.")
+@today_option
+@pass_env
+def doctor_command(env: Env, send_test: bool, as_json: bool) -> int:
+    """Check that everything is in place for unattended runs: the settings, the database, each
+    job's sources, the schedule and the notifiers. One line a check; exit 1 when one fails.
+    Nothing is changed."""
+    from dataclasses import asdict
+
+    from rich.markup import escape
+
+    from schoolsync.doctor import run_checks
+    from schoolsync.store.db import resolve_url
+
+    checks = run_checks(env.config, resolve_url(env.db_url), env.today, send_test=send_test)
+    failed = [c for c in checks if not c.ok]
+    if as_json:
+        render.print_json({"ok": not failed, "checks": [asdict(c) for c in checks]})
+        return 1 if failed else 0
+    for c in checks:
+        mark = "[green]✓[/]" if c.ok else "[red]✗[/]"
+        line = f"{mark} {c.area}: {escape(c.name)}: {escape(c.detail)}"
+        if not c.ok and c.fix:
+            line += f" [bold]{escape(c.fix)}[/]"
+        render.console.print(line, soft_wrap=True)
+    render.console.print(
+        f"{len(checks) - len(failed)} of {len(checks)} checks passed."
+        + (f" {len(failed)} failed: see the lines marked ✗." if failed else "")
+    )
+    return 1 if failed else 0

@@ -2,12 +2,17 @@
 
 from __future__ import annotations
 
+from typing import Any
+
 import click
 
 from schoolsync.cli import render
 from schoolsync.cli.context import Env, exit_status, pass_env, today_option, wait_option
+from schoolsync.domain.settings import Settings
 from schoolsync.engine.run import RunResult, sync
+from schoolsync.errors import SchoolsyncError
 from schoolsync.sources.detect import FORMATS, as_source
+from schoolsync.store.db import Store
 
 
 @click.command("sync")
@@ -39,6 +44,12 @@ from schoolsync.sources.detect import FORMATS, as_source
     help="Exit 4 when the run applied but found issues of this severity (warning: also errors), "
     "so that a cron job or a service manager can alert.",
 )
+@click.option(
+    "--notify",
+    is_flag=True,
+    help="Send what [notify] sets up (e-mail, webhook) when the run is held, fails or finds new "
+    "issues; a quiet run sends nothing.",
+)
 @wait_option
 @today_option
 @pass_env
@@ -52,6 +63,7 @@ def sync_command(
     wait: float,
     full_read: bool,
     fail_on: str,
+    notify: bool,
 ) -> int:
     """Run one sync of SOURCES: plan, then apply in one transaction.
 
@@ -62,22 +74,40 @@ def sync_command(
     """
     settings = env.settings()
     store = env.store(create=True)
-    with render.progress_stages(not as_json and render.err_console.is_terminal) as stage:
-        result = sync(
-            store,
-            [as_source(s) for s in sources],
-            settings,
-            env.today,
-            dry_run=dry_run,
-            stage=stage,
-            source_format=source_format,
-            allow_mass_changes=allow_mass_changes,
-            wait=wait,
-            on_commit=env.mark_committed,
-            full_read=full_read,
-        )
+    try:
+        with render.progress_stages(not as_json and render.err_console.is_terminal) as stage:
+            result = sync(
+                store,
+                [as_source(s) for s in sources],
+                settings,
+                env.today,
+                dry_run=dry_run,
+                stage=stage,
+                source_format=source_format,
+                allow_mass_changes=allow_mass_changes,
+                wait=wait,
+                on_commit=env.mark_committed,
+                full_read=full_read,
+            )
+    except SchoolsyncError as exc:
+        if notify and not dry_run:  # the run stopped: nothing applied, a person must look
+            _notify(store, settings, {"status": "failed", "message": exc.message, "issues": []})
+        raise
     show_result(result, as_json)
+    if notify and not dry_run:
+        _notify(store, settings, result.as_report())
     return exit_status(result, fail_on)
+
+
+def _notify(store: Store, settings: Settings, report: dict[str, Any]) -> None:
+    """``sync --notify``: send what the run calls for; a notifier that fails is a warning."""
+    from schoolsync.notify import notify_run
+
+    _, failures = notify_run(store, settings.notify, report)
+    from rich.markup import escape
+
+    for failure in failures:
+        render.err_console.print(f"Warning: {escape(failure)}", soft_wrap=True)
 
 
 def show_result(result: RunResult, as_json: bool) -> None:

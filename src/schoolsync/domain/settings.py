@@ -5,6 +5,7 @@ file.
 
 from __future__ import annotations
 
+import re
 from typing import Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, field_validator
@@ -142,6 +143,82 @@ class RosteringSettings(_Section):
         raise ValueError('must be "email", "eppn", "id" or "external:CONTEXT"')
 
 
+_CRON_FIELD = r"[0-9A-Za-z*/,\-?LW#]+"
+
+
+class JobSetting(_Section):
+    """One ``[[jobs]]`` entry: what ``serve`` syncs, and when."""
+
+    name: str = Field(min_length=1, max_length=100)
+    sources: list[str] = Field(min_length=1)  # as ``sync SOURCE…`` takes them
+    # A crontab line's five fields (minute hour day month weekday), in [schedule] timezone.
+    cron: str
+    full: bool = False  # an SS 12000 API read whole, not what changed (a weekly full read)
+
+    @field_validator("cron")
+    @classmethod
+    def _crontab(cls, value: str) -> str:
+        if not re.fullmatch(rf"\s*{_CRON_FIELD}(\s+{_CRON_FIELD}){{4}}\s*", value):
+            raise ValueError(
+                "must be a crontab line of five fields, minute hour day month weekday, such as "
+                '"30 2 * * *" (every night at 02:30)'
+            )
+        return " ".join(value.split())
+
+
+class ScheduleSettings(_Section):
+    """The ``[schedule]`` table: how ``serve`` runs the ``[[jobs]]``."""
+
+    timezone: str = "Europe/Stockholm"
+    catch_up: bool = True  # a run missed while the service was down runs once at start
+    fail_on: Literal["never", "error", "warning"] = "never"  # as sync --fail-on, for notices
+
+
+class EmailSettings(_Section):
+    """``[notify.email]``: SMTP with STARTTLS (or implicit TLS on port 465)."""
+
+    host: str | None = None
+    port: int = Field(default=587, ge=1, le=65535)
+    starttls: bool = True
+    username: str | None = None
+    password_env: str | None = None
+    password_file: str | None = None
+    sender: str | None = None
+    recipients: list[str] = Field(default_factory=list)
+    timeout_seconds: float = Field(default=30.0, gt=0, le=600)
+
+
+class WebhookSettings(_Section):
+    """``[notify.webhook]``: a JSON POST signed with HMAC-SHA256, retried."""
+
+    url: str | None = None
+    secret_env: str | None = None
+    secret_file: str | None = None
+    attempts: int = Field(default=5, ge=1, le=20)
+    timeout_seconds: float = Field(default=10.0, gt=0, le=600)
+
+    @field_validator("url")
+    @classmethod
+    def _web_address(cls, value: str | None) -> str | None:
+        if value is not None and not value.startswith(("https://", "http://")):
+            raise ValueError("must be an https:// address")
+        return value
+
+
+Notice = Literal["held", "failed", "new-issues"]
+NOTICES: tuple[Notice, ...] = ("held", "failed", "new-issues")
+
+
+class NotifySettings(_Section):
+    """``[notify]``: whom to tell when a run needs a person."""
+
+    base_url: str | None = None  # the web interface, for links to runs
+    on: list[Notice] = Field(default_factory=lambda: list(NOTICES))
+    digest: Literal["never", "weekly"] = "never"  # a weekly "all is well" on quiet weeks
+    email: EmailSettings = Field(default_factory=EmailSettings)
+    webhook: WebhookSettings = Field(default_factory=WebhookSettings)
+
+
 class RetentionSettings(_Section):
     """The ``[retention]`` table: how long the run history keeps its detail (``vacuum``)."""
 
@@ -158,6 +235,18 @@ class Settings(_Section):
     ss12000: ApiSettings = Field(default_factory=ApiSettings)
     rostering: RosteringSettings = Field(default_factory=RosteringSettings)
     retention: RetentionSettings = Field(default_factory=RetentionSettings)
+    jobs: list[JobSetting] = Field(default_factory=list)
+    schedule: ScheduleSettings = Field(default_factory=ScheduleSettings)
+    notify: NotifySettings = Field(default_factory=NotifySettings)
+
+    @field_validator("jobs")
+    @classmethod
+    def _one_name_each(cls, jobs: list[JobSetting]) -> list[JobSetting]:
+        names = [j.name for j in jobs]
+        if len(set(names)) < len(names):
+            twice = sorted({n for n in names if names.count(n) > 1})
+            raise ValueError(f"the job name {twice[0]!r} is used twice")
+        return jobs
 
     @field_validator("schools")
     @classmethod

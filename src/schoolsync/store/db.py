@@ -478,6 +478,11 @@ class Store:
             )
         return heads[0] if len(heads) == 1 else ",".join(sorted(heads))
 
+    @staticmethod
+    def head() -> str:
+        """The newest schema revision this schoolsync knows."""
+        return str(_scripts().get_current_head())
+
     def exists(self) -> bool:
         """True when a schoolsync directory (at any known revision) is at the URL."""
         return self.revision() is not None
