@@ -74,7 +74,7 @@ def run_checks(
                 checks += _settings_against_directory(store, settings)
             for job in settings.jobs:
                 checks += _sources(job, settings)
-            checks += _schedule(settings, today)
+            checks += _schedule(settings)
             checks += _notifiers(settings, send_test)
     finally:
         store.dispose()
@@ -113,9 +113,30 @@ def _database(store: Store) -> Iterator[Check]:
     yield Check("database", "migrated", True, f"schema revision {head}")
     try:
         with store.engine.connect() as conn, conn.begin() as tx:
+            if store.is_sqlite:  # another writer: do not wait for it
+                conn.exec_driver_sql("PRAGMA busy_timeout=1000")
+            else:
+                conn.exec_driver_sql("SET LOCAL lock_timeout = '1s'")
             conn.execute(sa.insert(t.service_keys).values(name="doctor-probe", value="-"))
             tx.rollback()
         yield Check("database", "writable", True, "a write was made and rolled back")
+    except sa.exc.OperationalError as exc:
+        busy = "locked" in str(exc).lower() or "lock timeout" in str(exc).lower()
+        if busy:
+            yield Check(
+                "database",
+                "writable",
+                True,
+                "a run is writing the directory just now; the write check was skipped",
+            )
+        else:
+            yield Check(
+                "database",
+                "writable",
+                False,
+                f"The directory cannot be written: {type(exc.orig).__name__}.",
+                "Check the database user's rights (or the SQLite file's and its folder's).",
+            )
     except sa.exc.SQLAlchemyError as exc:
         yield Check(
             "database",
@@ -153,16 +174,24 @@ def _database(store: Store) -> Iterator[Check]:
 # -- the settings against the directory --------------------------------------------------------
 
 
-def _known_units(store: Store, settings: Settings) -> set[str]:
-    """The units the last read had: the directory's, those of the jobs' bundle folders and of
-    the last applied sync's, and those an SS 12000 API's read left in its stored picture."""
+def _key(unit: str) -> str:
+    """A unit as the planner matches it: case and surrounding spaces aside."""
+    return unit.strip().lower()
+
+
+def _known_units(store: Store, settings: Settings) -> tuple[set[str], bool]:
+    """The units the last read had (as :func:`_key` gives them): the directory's, those of the jobs'
+    bundle folders and of the last applied sync's, and those an SS 12000 API's read left in its
+    stored picture; and whether any of those besides the directory's (which holds no departure
+    unit) could be read."""
     known: set[str] = set()
+    complete = False
     folders: list[str] = []
     with store.connect() as conn:
         for register_id, code in conn.execute(
             sa.select(t.school_units.c.register_id, t.school_units.c.code)
         ):
-            known.update(x for x in (register_id, code) if x)
+            known.update(_key(x) for x in (register_id, code) if x)
         r = t.runs.c
         last = conn.execute(
             sa.select(r.sources)
@@ -178,6 +207,7 @@ def _known_units(store: Store, settings: Settings) -> set[str]:
             sa.select(rec.body).where(rec.endpoint == "organisations")
         ).scalars():
             known.update(_unit_keys(body))
+            complete = True
     folders += [s for job in settings.jobs for s in job.sources]
     for folder in folders:
         orgs = Path(folder) / "organisations.json"
@@ -189,7 +219,8 @@ def _known_units(store: Store, settings: Settings) -> set[str]:
             items = doc.get("data", []) if isinstance(doc, dict) else doc
             for item in items if isinstance(items, list) else []:
                 known.update(_unit_keys(item))
-    return known
+                complete = True
+    return known, complete
 
 
 def _unit_keys(record: object) -> set[str]:
@@ -200,7 +231,7 @@ def _unit_keys(record: object) -> set[str]:
             return set()
     if not isinstance(record, dict):
         return set()
-    return {str(v) for v in (record.get("id"), record.get("schoolUnitCode")) if v}
+    return {_key(str(v)) for v in (record.get("id"), record.get("schoolUnitCode")) if v}
 
 
 def _settings_against_directory(store: Store, settings: Settings) -> list[Check]:
@@ -221,6 +252,8 @@ def _settings_against_directory(store: Store, settings: Settings) -> list[Check]
 def _mismatches(store: Store, settings: Settings) -> Iterator[Check]:
     with store.connect() as conn:
         schools = set(conn.execute(sa.select(t.schools.c.name)).scalars())
+    if not schools:
+        return  # nothing read yet: names and units cannot be checked against a read
     for name in settings.locks.schools:
         if name not in schools:
             yield Check(
@@ -231,11 +264,9 @@ def _mismatches(store: Store, settings: Settings) -> Iterator[Check]:
                 f"not have, so it applies to nothing.",
                 "Write the school's name as `schoolsync export` shows it, or remove the override.",
             )
-    if not schools:
-        return  # nothing read yet: the units cannot be checked against a read
-    known = _known_units(store, settings)
+    known, complete = _known_units(store, settings)
     for school in settings.schools:
-        missing = [u for u in school.units if u not in known]
+        missing = [u for u in school.units if _key(u) not in known]
         if missing:
             yield Check(
                 "settings",
@@ -245,8 +276,8 @@ def _mismatches(store: Store, settings: Settings) -> Iterator[Check]:
                 "Check the skolenhetskod or id; a unit closed in the register can be "
                 "removed from the setting.",
             )
-    gone = [u for u in settings.sync.departure_units if u not in known]
-    if gone:
+    gone = [u for u in settings.sync.departure_units if _key(u) not in known]
+    if gone and complete:
         yield Check(
             "settings",
             "[sync] departure_units",
@@ -338,6 +369,8 @@ def _api(name: str, url: str, settings: Settings) -> Check:
             answer = session.get(endpoint, [("limit", "1")])
             if answer.status_code in (401, 403):
                 refused.append(f"{endpoint} ({answer.status_code})")
+            elif answer.status_code in (404, 501):
+                continue  # not offered: a sync leaves that kind out too
             elif answer.status_code >= 400:
                 return Check(
                     "source",
@@ -365,12 +398,12 @@ def _api(name: str, url: str, settings: Settings) -> Check:
 # -- the schedule and the notifiers ------------------------------------------------------------
 
 
-def _schedule(settings: Settings, today: date) -> Iterator[Check]:
-    from apscheduler.triggers.cron import CronTrigger  # type: ignore[import-untyped]
+def _schedule(settings: Settings) -> Iterator[Check]:
+    from schoolsync.schedule import next_fire
 
     try:
         zone = ZoneInfo(settings.schedule.timezone)
-    except (ZoneInfoNotFoundError, ValueError):
+    except (ZoneInfoNotFoundError, ValueError, OSError):
         yield Check(
             "schedule",
             "[schedule] timezone",
@@ -382,10 +415,10 @@ def _schedule(settings: Settings, today: date) -> Iterator[Check]:
     if not settings.jobs:
         yield Check("schedule", "[[jobs]]", True, "no jobs: serve runs no syncs of its own")
         return
-    now = datetime.now(UTC).astimezone(zone)
+    now = datetime.now(UTC)
     for job in settings.jobs:
         try:
-            trigger = CronTrigger.from_crontab(job.cron, timezone=zone)
+            nxt = next_fire(job, zone, now)
         except ValueError as exc:
             yield Check(
                 "schedule",
@@ -395,8 +428,7 @@ def _schedule(settings: Settings, today: date) -> Iterator[Check]:
                 'Write five fields: minute hour day month weekday, e.g. "30 2 * * *".',
             )
             continue
-        nxt = trigger.get_next_fire_time(None, now)
-        when = nxt.strftime("%Y-%m-%d %H:%M %Z") if nxt else "never"
+        when = nxt.astimezone(zone).strftime("%a %Y-%m-%d %H:%M %Z") if nxt else "never"
         yield Check(
             "schedule",
             f'job "{job.name}"',
@@ -425,6 +457,12 @@ def _notifiers(settings: Settings, send_test: bool) -> Iterator[Check]:
                 "[notify.email] needs both host and recipients.",
                 "Set the missing one, or remove [notify.email].",
             )
+        elif (
+            problem := _secret_problem(
+                email.password_env, email.password_file, "[notify.email] password"
+            )
+        ) is not None:
+            yield problem
         elif send_test:
             try:
                 send_email(email, test)
@@ -437,6 +475,14 @@ def _notifiers(settings: Settings, send_test: bool) -> Iterator[Check]:
                 )
             except SchoolsyncError as exc:
                 yield Check("notify", "e-mail", False, exc.message, exc.hint)
+            except Exception as exc:  # the doctor reports, never crashes
+                yield Check(
+                    "notify",
+                    "e-mail",
+                    False,
+                    f"The test e-mail failed ({type(exc).__name__}).",
+                    "Check [notify.email].",
+                )
         else:
             yield Check(
                 "notify",
@@ -446,7 +492,12 @@ def _notifiers(settings: Settings, send_test: bool) -> Iterator[Check]:
                 f"test with --send-test)",
             )
     if n.webhook.url:
-        if send_test:
+        problem = _secret_problem(
+            n.webhook.secret_env, n.webhook.secret_file, "[notify.webhook] secret"
+        )
+        if problem is not None:
+            yield problem
+        elif send_test:
             try:
                 tries = send_webhook(n.webhook, test)
                 yield Check(
@@ -454,6 +505,14 @@ def _notifiers(settings: Settings, send_test: bool) -> Iterator[Check]:
                 )
             except SchoolsyncError as exc:
                 yield Check("notify", "webhook", False, exc.message, exc.hint)
+            except Exception as exc:  # the doctor reports, never crashes
+                yield Check(
+                    "notify",
+                    "webhook",
+                    False,
+                    f"The test notice failed ({type(exc).__name__}).",
+                    "Check [notify.webhook] url.",
+                )
         else:
             ready = bool(n.webhook.secret_env or n.webhook.secret_file)
             yield Check(
@@ -471,3 +530,14 @@ def _notifiers(settings: Settings, send_test: bool) -> Iterator[Check]:
             "none set up: held and failed runs are seen only in the web interface and "
             "`schoolsync runs`",
         )
+
+
+def _secret_problem(env: str | None, file: str | None, what: str) -> Check | None:
+    """A check that fails when a secret the settings name cannot be had (unset, unreadable)."""
+    from schoolsync.notify import read_secret
+
+    try:
+        read_secret(env, file, what)
+    except SchoolsyncError as exc:
+        return Check("notify", what, False, exc.message, exc.hint)
+    return None

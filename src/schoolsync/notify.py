@@ -22,10 +22,12 @@ import os
 import smtplib
 import ssl
 import time
+import uuid
 from collections import Counter
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from email.message import EmailMessage
+from email.utils import formatdate, make_msgid
 from pathlib import Path
 from typing import Any
 
@@ -39,6 +41,7 @@ from schoolsync.store.db import Store
 
 SIGNATURE = "X-Schoolsync-Signature"
 TIMESTAMP = "X-Schoolsync-Timestamp"
+DELIVERY = "X-Schoolsync-Delivery"
 
 
 class NotifyError(SchoolsyncError):
@@ -96,7 +99,8 @@ def notice_for(
     run_id = int(report["run_id"]) if report.get("run_id") else None
     issues = report.get("issues", [])
     before = set(previous_issues)
-    new = [i for i in issues if (i["code"], i["subject"]) not in before]
+    new = [i for i in issues if (i["code"], i["subject"]) not in before
+           and i.get("severity") in ("error", "warning")]  # fmt: skip
     kind = (
         "held"
         if status == "held"
@@ -126,7 +130,10 @@ def notice_for(
             f"{run_id}, or in the web interface."
         )
     if kind == "failed":
-        lines.append(_without_names(report.get("message", "")) or "See the service's log.")
+        # Never the error's own text: a sentence about a damaged file may quote a line of it.
+        why = report.get("error") or "an error"
+        lines.append(f"It stopped on {why} before anything was applied. See why with: "
+                     f"schoolsync runs (the failed run), or in the service's log.")  # fmt: skip
     lines.append(
         f"Changes: {changes:,}. Issues: "
         + (", ".join(f"{n} {s}" for s, n in sorted(severities.items())) or "none")
@@ -145,25 +152,7 @@ def notice_for(
     )
 
 
-def _without_names(message: str) -> str:
-    """A failed run's message names files and records, not persons: keep its first sentence."""
-    first = message.split(". ")[0].strip()
-    return first + "." if first and not first.endswith(".") else first
-
-
-def digest_notice(settings: NotifySettings, runs: int, last_run: int | None) -> Notice:
-    """The weekly "all is well" (``[notify] digest = "weekly"``)."""
-    subject = f"schoolsync: all is well ({runs} run(s) this week, none needed a person)"
-    return Notice(
-        "digest",
-        subject,
-        (subject.removeprefix("schoolsync: ") + ".",),
-        last_run,
-        run_link(settings, last_run),
-    )
-
-
-def _secret(env: str | None, file: str | None, what: str) -> str | None:
+def read_secret(env: str | None, file: str | None, what: str) -> str | None:
     """A secret from the environment variable or the file a setting names (None: neither is
     set). The message of a failure names where it was looked for, never the secret."""
     if env:
@@ -205,8 +194,21 @@ def send_email(email: EmailSettings, notice: Notice, recipients: Sequence[str] =
     msg["Subject"] = notice.subject
     msg["From"] = email.sender or f"schoolsync@{email.host}"
     msg["To"] = ", ".join(to)
+    msg["Date"] = formatdate(localtime=True)
+    msg["Message-ID"] = make_msgid(domain=(email.sender or "schoolsync@localhost").split("@")[-1])
     msg.set_content(notice.text())
-    password = _secret(email.password_env, email.password_file, "[notify.email] password")
+    password = read_secret(email.password_env, email.password_file, "[notify.email] password")
+    if email.username and password is None:
+        raise ConfigError(
+            "[notify.email] has a username but neither password_env nor password_file.",
+            "Set where the password is read from, or remove the username.",
+        )
+    if email.username and not email.starttls and email.port != 465:
+        raise ConfigError(
+            "[notify.email] would send its password unencrypted (starttls = false, port "
+            f"{email.port}), so no e-mail was sent.",
+            "Use STARTTLS or port 465; starttls = false only for a relay without a login.",
+        )
     where = f"{email.host}:{email.port}"
     try:
         if email.port == 465:
@@ -251,15 +253,17 @@ def send_webhook(
     notice: Notice,
     *,
     transport: httpx.BaseTransport | None = None,
-    sleep: Callable[[float], None] = time.sleep,
+    sleep: Callable[[float], None] | None = None,
 ) -> int:
     """POST the notice as signed JSON, retrying a network error or a 5xx/429 answer with
-    backoff (1, 2, 4 … seconds, ``attempts`` in all); returns the number of attempts.
+    backoff (1, 2, 4 … seconds, at most 60; a 429's ``Retry-After`` when it gives seconds),
+    ``attempts`` in all, each with the same ``X-Schoolsync-Delivery`` id; returns the number of
+    attempts.
 
     Raises:
         NotifyError: When every attempt failed, or the receiver refused it (4xx).
     """
-    secret = _secret(hook.secret_env, hook.secret_file, "[notify.webhook] secret")
+    secret = read_secret(hook.secret_env, hook.secret_file, "[notify.webhook] secret")
     if secret is None:
         raise ConfigError(
             "[notify.webhook] has a url but neither secret_env nor secret_file: the receiver "
@@ -267,6 +271,7 @@ def send_webhook(
             "Set a shared secret in both.",
         )
     body = json.dumps(notice.payload(), ensure_ascii=False, sort_keys=True).encode()
+    delivery = uuid.uuid4().hex  # the same on every attempt: a receiver can drop a repeat
     last = ""
     with httpx.Client(timeout=hook.timeout_seconds, transport=transport) as client:
         for attempt in range(1, hook.attempts + 1):
@@ -275,8 +280,10 @@ def send_webhook(
                 "Content-Type": "application/json",
                 TIMESTAMP: stamp,
                 SIGNATURE: sign(secret, stamp, body),
+                DELIVERY: delivery,
                 "User-Agent": "schoolsync",
             }
+            pause = min(60.0, 2.0 ** (attempt - 1))
             try:
                 answer = client.post(hook.url or "", content=body, headers=headers)
             except httpx.HTTPError as exc:
@@ -290,8 +297,11 @@ def send_webhook(
                         f"The webhook {_origin(hook.url)} refused the notice ({last}).",
                         "Check the receiver's address and its shared secret.",
                     )
+                asked = answer.headers.get("Retry-After", "")
+                if asked.isdigit():
+                    pause = min(60.0, float(asked))
             if attempt < hook.attempts:
-                sleep(min(60.0, 2.0 ** (attempt - 1)))
+                (sleep or time.sleep)(pause)
     raise NotifyError(
         f"The webhook {_origin(hook.url)} did not take the notice in {hook.attempts} attempt(s) "
         f"(last: {last}).",
@@ -301,24 +311,30 @@ def send_webhook(
 
 def _origin(url: str | None) -> str:
     """A webhook address without its path or query (they may hold a token)."""
-    parsed = httpx.URL(url or "")
-    return f"{parsed.scheme}://{parsed.host}" + (f":{parsed.port}" if parsed.port else "")
+    try:
+        parsed = httpx.URL(url or "")
+    except httpx.InvalidURL:
+        return "(an address that cannot be read)"
+    host = f"[{parsed.host}]" if ":" in parsed.host else parsed.host
+    return f"{parsed.scheme}://{host}" + (f":{parsed.port}" if parsed.port else "")
 
 
 def deliver(settings: NotifySettings, notice: Notice) -> list[str]:
     """Send a notice to every notifier set up; returns the failures' sentences (a notifier that
     fails does not stop the others)."""
     failures = []
-    if email_ready(settings.email):
+    for ready, what, send in (
+        (email_ready(settings.email), "The e-mail", lambda: send_email(settings.email, notice)),
+        (bool(settings.webhook.url), "The webhook", lambda: send_webhook(settings.webhook, notice)),
+    ):
+        if not ready:
+            continue
         try:
-            send_email(settings.email, notice)
+            send()
         except SchoolsyncError as exc:
             failures.append(str(exc))
-    if settings.webhook.url:
-        try:
-            send_webhook(settings.webhook, notice)
-        except SchoolsyncError as exc:
-            failures.append(str(exc))
+        except Exception as exc:  # a notifier never hides the run's own outcome
+            failures.append(f"{what} could not be sent ({type(exc).__name__}).")
     return failures
 
 
@@ -345,7 +361,7 @@ def notify_run(
     run_id = int(report["run_id"]) if report.get("run_id") else None
     try:
         before = previous_issues(store, run_id)
-    except SchoolsyncError:  # no directory yet (a first run that failed), or none readable
+    except Exception:  # no directory yet (a first run that failed), or none readable
         before = []
     notice = notice_for(report, before, settings, job)
     if notice is None:

@@ -174,6 +174,10 @@ def test_a_failed_run_is_told_and_a_notifier_that_fails_is_a_warning(
     assert len(got) == 2  # retried once
     assert "Warning: The webhook http://127.0.0.1:" in failed.err and "2 attempt(s)" in failed.err
     assert "/hooks/schoolsync" not in failed.err  # the address's path may hold a token
+    # The notice says what stopped the run, never the error's text (it may quote the file).
+    sent = inbox.messages[0][1].get_payload() + got[0]["body"].decode()
+    assert "It stopped on InputError" in sent and "not valid JSON" not in sent
+    assert got[0]["headers"]["X-Schoolsync-Delivery"] == got[1]["headers"]["X-Schoolsync-Delivery"]
 
 
 # -- doctor ------------------------------------------------------------------------------------
@@ -272,7 +276,9 @@ def test_doctor_reports_a_directory_to_upgrade_without_upgrading_it(
     from schoolsync.store.db import Store
 
     store = Store(db_url, migrate=False)
-    with store.engine.begin() as conn:
+    with store.engine.begin() as conn:  # a directory of the schoolsync before 0011, for real
+        conn.execute(sa.text("DROP TABLE oneroster_clients"))
+        conn.execute(sa.text("DROP TABLE scheduled_jobs"))
         conn.execute(sa.text("UPDATE alembic_version SET version_num = '0010'"))
     code, report = doctor(db_url, None)
     assert code == 1 and any("schema revision 0010" in f for f in failing(report))
@@ -303,3 +309,50 @@ def test_doctor_reports_a_read_only_database(synced: tuple[str, Path]) -> None:
     path = db_url.removeprefix("sqlite:///")
     code, report = doctor(f"sqlite:///file:{path}?mode=ro&uri=true", None)
     assert code == 1 and any("cannot be written" in f for f in failing(report)), failing(report)
+
+
+def test_webhook_retries_follow_retry_after_and_a_refusal_is_not_retried(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    import httpx
+
+    from schoolsync.domain.settings import WebhookSettings
+    from schoolsync.notify import Notice, NotifyError, send_webhook
+
+    monkeypatch.setenv("SCHOOLSYNC_TEST_HOOK_SECRET", SECRET)
+    hook = WebhookSettings(url="https://hooks.kommun.invalid/x",
+                           secret_env="SCHOOLSYNC_TEST_HOOK_SECRET", attempts=4)  # fmt: skip
+    notice = Notice("test", "s", ("a line",))
+    answers = [httpx.Response(429, headers={"Retry-After": "7"}), httpx.Response(503),
+               httpx.Response(200)]  # fmt: skip
+    slept: list[float] = []
+    seen: list[httpx.Request] = []
+
+    def answer(request: httpx.Request) -> httpx.Response:
+        seen.append(request)
+        return answers.pop(0)
+
+    tries = send_webhook(hook, notice, transport=httpx.MockTransport(answer), sleep=slept.append)
+    assert (tries, slept) == (3, [7.0, 2.0])
+    assert len({r.headers["X-Schoolsync-Delivery"] for r in seen}) == 1
+    refused = [httpx.Response(401)]
+    with pytest.raises(NotifyError, match="refused the notice"):
+        send_webhook(hook, notice, transport=httpx.MockTransport(lambda r: refused.pop(0)),
+                     sleep=slept.append)  # fmt: skip
+    assert refused == []  # asked once
+
+
+def test_an_smtp_password_is_never_sent_unencrypted(monkeypatch: pytest.MonkeyPatch) -> None:
+    from schoolsync.domain.settings import EmailSettings
+    from schoolsync.errors import ConfigError
+    from schoolsync.notify import Notice, send_email
+
+    monkeypatch.setenv("SCHOOLSYNC_TEST_SMTP_PASSWORD", "hemligt")
+    email = EmailSettings(host="127.0.0.1", port=2525, starttls=False, username="schoolsync",
+                          password_env="SCHOOLSYNC_TEST_SMTP_PASSWORD",
+                          recipients=["it@kommun.invalid"])  # fmt: skip
+    with pytest.raises(ConfigError, match="unencrypted"):
+        send_email(email, Notice("test", "s", ("a line",)))
+    no_password = email.model_copy(update={"password_env": None})
+    with pytest.raises(ConfigError, match="neither password_env nor password_file"):
+        send_email(no_password, Notice("test", "s", ("a line",)))

@@ -68,7 +68,19 @@ def serve_command(env: Env, host: str, port: int, secure_cookies: bool | None) -
 
     if any(c["disabled_at"] is None for c in list_clients(store)):
         threading.Thread(target=app.state.roster.warm, name="oneroster-warm", daemon=True).start()
-    uvicorn.run(app, host=host, port=port, log_level="warning", access_log=False)
+    scheduler = None
+    if settings.jobs:
+        from schoolsync.schedule import Scheduler
+
+        scheduler = Scheduler(store, settings)
+        scheduler.start()
+        names = ", ".join(f"{j.name} ({j.cron})" for j in settings.jobs)
+        render.err_console.print(f"Running the jobs {names}, {settings.schedule.timezone} time.")
+    try:
+        uvicorn.run(app, host=host, port=port, log_level="warning", access_log=False)
+    finally:
+        if scheduler is not None:
+            scheduler.stop()
 
 
 def _is_loopback(host: str) -> bool:

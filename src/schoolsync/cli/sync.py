@@ -73,8 +73,9 @@ def sync_command(
     applied), 3 held by a safety lock, 4 applied but with issues --fail-on names.
     """
     settings = env.settings()
-    store = env.store(create=True)
+    store: Store | None = None
     try:
+        store = env.store(create=True)
         with render.progress_stages(not as_json and render.err_console.is_terminal) as stage:
             result = sync(
                 store,
@@ -91,21 +92,28 @@ def sync_command(
             )
     except SchoolsyncError as exc:
         if notify and not dry_run:  # the run stopped: nothing applied, a person must look
-            _notify(store, settings, {"status": "failed", "message": exc.message, "issues": []})
+            report = {"status": "failed", "error": type(exc).__name__, "issues": []}
+            _notify(store, env.db_url, settings, report)
         raise
+    if notify and not dry_run:  # before the report: a closed output must not keep it back
+        _notify(store, env.db_url, settings, result.as_report())
     show_result(result, as_json)
-    if notify and not dry_run:
-        _notify(store, settings, result.as_report())
     return exit_status(result, fail_on)
 
 
-def _notify(store: Store, settings: Settings, report: dict[str, Any]) -> None:
-    """``sync --notify``: send what the run calls for; a notifier that fails is a warning."""
-    from schoolsync.notify import notify_run
-
-    _, failures = notify_run(store, settings.notify, report)
+def _notify(
+    store: Store | None, db_url: str | None, settings: Settings, report: dict[str, Any]
+) -> None:
+    """``sync --notify``: send what the run calls for; a notifier that fails is a warning, and
+    never changes the run's outcome or exit status."""
     from rich.markup import escape
 
+    from schoolsync.notify import notify_run
+
+    try:
+        _, failures = notify_run(store or Store(db_url, migrate=False), settings.notify, report)
+    except Exception as exc:  # a notice never hides the run's own outcome
+        failures = [f"The notice could not be sent ({type(exc).__name__})."]
     for failure in failures:
         render.err_console.print(f"Warning: {escape(failure)}", soft_wrap=True)
 

@@ -171,7 +171,17 @@ class ScheduleSettings(_Section):
 
     timezone: str = "Europe/Stockholm"
     catch_up: bool = True  # a run missed while the service was down runs once at start
-    fail_on: Literal["never", "error", "warning"] = "never"  # as sync --fail-on, for notices
+
+    @field_validator("timezone")
+    @classmethod
+    def _zone(cls, value: str) -> str:
+        from zoneinfo import ZoneInfo
+
+        try:
+            ZoneInfo(value)
+        except (KeyError, ValueError, OSError):  # ZoneInfoNotFoundError, "Europe" (a folder)
+            raise ValueError(f"{value!r} is not a time zone (such as Europe/Stockholm)") from None
+        return value
 
 
 class EmailSettings(_Section):
@@ -187,6 +197,14 @@ class EmailSettings(_Section):
     recipients: list[str] = Field(default_factory=list)
     timeout_seconds: float = Field(default=30.0, gt=0, le=600)
 
+    @field_validator("recipients", "sender")
+    @classmethod
+    def _addresses(cls, value: Any) -> Any:
+        for address in value if isinstance(value, list) else [value]:
+            if address is not None and (not re.fullmatch(r"[^@\s]+@[^@\s]+", address)):
+                raise ValueError(f"{address!r} is not an e-mail address")
+        return value
+
 
 class WebhookSettings(_Section):
     """``[notify.webhook]``: a JSON POST signed with HMAC-SHA256, retried."""
@@ -194,14 +212,15 @@ class WebhookSettings(_Section):
     url: str | None = None
     secret_env: str | None = None
     secret_file: str | None = None
-    attempts: int = Field(default=5, ge=1, le=20)
-    timeout_seconds: float = Field(default=10.0, gt=0, le=600)
+    attempts: int = Field(default=5, ge=1, le=10)
+    timeout_seconds: float = Field(default=10.0, gt=0, le=60)
 
     @field_validator("url")
     @classmethod
     def _web_address(cls, value: str | None) -> str | None:
-        if value is not None and not value.startswith(("https://", "http://")):
-            raise ValueError("must be an https:// address")
+        loopback = ("http://127.0.0.1", "http://localhost", "http://[::1]")
+        if value is not None and not (value.startswith("https://") or value.startswith(loopback)):
+            raise ValueError("must be an https:// address (http:// only on this machine)")
         return value
 
 
@@ -214,7 +233,6 @@ class NotifySettings(_Section):
 
     base_url: str | None = None  # the web interface, for links to runs
     on: list[Notice] = Field(default_factory=lambda: list(NOTICES))
-    digest: Literal["never", "weekly"] = "never"  # a weekly "all is well" on quiet weeks
     email: EmailSettings = Field(default_factory=EmailSettings)
     webhook: WebhookSettings = Field(default_factory=WebhookSettings)
 

@@ -59,11 +59,15 @@ def resolve_url(url: str | None) -> str:
 
 
 def display_url(url: str | URL) -> str:
-    """A URL fit for messages: the password is replaced by ``***``."""
+    """A URL fit for messages: the password is replaced by ``***``, also one given in the
+    query (``?password=…``, libpq's ``sslpassword``)."""
     try:
         parsed = make_url(url) if isinstance(url, str) else url
     except ArgumentError:
         return "<an unreadable database URL>"
+    secret = {k: "***" for k in parsed.query if k.lower() in ("password", "sslpassword")}
+    if secret:
+        parsed = parsed.update_query_dict(secret)
     return parsed.render_as_string(hide_password=True)
 
 

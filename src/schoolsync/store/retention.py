@@ -4,8 +4,8 @@ directory's data for ever.
 A run older than ``[retention] change_log_days`` keeps its row (when, who, which sources, what
 it changed, counted by kind) but loses its change-log entries and its issues; what it had is
 summarised in its options (``retention``: the day, the number of entries, the issues by code).
-Held runs keep everything (they wait for a decision), and so do the last two applied syncs (the
-overview compares them). Nothing of the directory itself is touched.
+Held runs keep everything until they are approved (they wait for a decision), and so do the last
+two applied syncs (the overview compares them). Nothing of the directory itself is touched.
 """
 
 from __future__ import annotations
@@ -52,24 +52,26 @@ def prune(store: Store, keep_days: int, today: date, *, dry_run: bool = False) -
         start = datetime.combine(cutoff, time.min, UTC)
         old = [
             (run_id, options or {})
-            for run_id, options in conn.execute(
-                sa.select(r.id, r.options).where(r.started_at < start, r.status != "held")
+            for run_id, status, options in conn.execute(
+                sa.select(r.id, r.status, r.options).where(r.started_at < start)
             )
-            if run_id not in kept and "retention" not in (options or {})
+            if run_id not in kept
+            and "retention" not in (options or {})
+            and (status != "held" or (options or {}).get("approved_by_run"))  # decided
         ]
         for run_id, options in old:
             changes = conn.execute(
                 sa.select(sa.func.count()).select_from(t.changes).where(c.run_id == run_id)
             ).scalar_one()
-            codes: Counter[str] = Counter(
-                dict(
-                    conn.execute(
-                        sa.select(i.code, sa.func.count())
-                        .where(i.run_id == run_id)
-                        .group_by(i.code)
-                    ).all()
-                )
-            )
+            codes: Counter[str] = Counter()
+            severities: Counter[str] = Counter()
+            for code, severity, n in conn.execute(
+                sa.select(i.code, i.severity, sa.func.count())
+                .where(i.run_id == run_id)
+                .group_by(i.code, i.severity)
+            ):
+                codes[code] += n
+                severities[severity] += n
             if not changes and not codes:
                 continue
             out.runs.append(run_id)
@@ -84,10 +86,11 @@ def prune(store: Store, keep_days: int, today: date, *, dry_run: bool = False) -
             conn.execute(sa.delete(t.run_issues).where(i.run_id == run_id))
             conn.execute(sa.delete(t.changes).where(c.run_id == run_id))
             summary: dict[str, Any] = {
-                "removed_on": today.isoformat(),
+                "removed_on": datetime.now(UTC).date().isoformat(),
                 "kept_days": keep_days,
                 "changes": changes,
                 "issues": dict(sorted(codes.items())),
+                "severities": dict(sorted(severities.items())),
             }
             conn.execute(
                 sa.update(t.runs)

@@ -34,6 +34,10 @@ def list_runs(
             .group_by(i.run_id, i.severity)
         ):
             counts[run_id][severity] = n
+    for row in rows:  # a run retention thinned keeps its counts in its options
+        kept = (row["options"] or {}).get("retention", {}).get("severities")
+        if kept and not counts[row["id"]]:
+            counts[row["id"]] = dict(kept)
     return [{**dict(row), "issue_counts": counts[row["id"]]} for row in rows]
 
 

@@ -290,6 +290,16 @@ oneroster_clients = Table(
     Column("last_used_at", DateTime(timezone=True)),
 )
 
+# The jobs ``serve`` runs on a schedule ([[jobs]]): when each last began, and how it went.
+scheduled_jobs = Table(
+    "scheduled_jobs",
+    metadata,
+    Column("name", String(100), primary_key=True),
+    Column("last_started_at", DateTime(timezone=True), nullable=False),
+    Column("last_run_id", Integer),  # None: the run stopped before it was recorded
+    Column("last_status", String(20), nullable=False),  # applied | held | failed
+)
+
 web_users = Table(
     "web_users",
     metadata,

@@ -1,5 +1,5 @@
 """OAuth2 clients of the OneRoster service (``schoolsync admin client add``), secrets kept as
-SHA-256 hashes.
+SHA-256 hashes; the jobs ``serve`` runs on a schedule (``[[jobs]]``), with their last run.
 
 Revision ID: 0011
 Revises: 0010
@@ -33,6 +33,16 @@ def upgrade() -> None:
         sa.UniqueConstraint("client_id", name=op.f("uq_oneroster_clients_client_id")),
     )
 
+    op.create_table(
+        "scheduled_jobs",
+        sa.Column("name", sa.String(length=100), nullable=False),
+        sa.Column("last_started_at", sa.DateTime(timezone=True), nullable=False),
+        sa.Column("last_run_id", sa.Integer(), nullable=True),
+        sa.Column("last_status", sa.String(length=20), nullable=False),
+        sa.PrimaryKeyConstraint("name", name=op.f("pk_scheduled_jobs")),
+    )
+
 
 def downgrade() -> None:
+    op.drop_table("scheduled_jobs")
     op.drop_table("oneroster_clients")
