@@ -26,6 +26,7 @@ from zoneinfo import ZoneInfo
 import sqlalchemy as sa
 from apscheduler.triggers.cron import CronTrigger  # type: ignore[import-untyped]
 
+from schoolsync import logs
 from schoolsync.domain.settings import JobSetting, Settings
 from schoolsync.errors import SchoolsyncError
 from schoolsync.store import schema as t
@@ -210,6 +211,13 @@ class Scheduler:
         except Exception:  # a notifier never stops the schedule
             notice = None
         run_id = int(report["run_id"]) if report.get("run_id") else None
+        logs.event(
+            f"job {job.name}: run {run_id} {report['status']}",
+            job=job.name,
+            run_id=run_id,
+            status=report["status"],
+            notice=notice.kind if notice else None,
+        )
         outcome = Outcome(
             job.name, started, run_id, report["status"], notice.subject if notice else None
         )

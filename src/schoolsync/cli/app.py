@@ -7,7 +7,7 @@ from pathlib import Path
 
 import click
 
-from schoolsync import __version__
+from schoolsync import __version__, logs
 from schoolsync.cli import (
     admin,
     demo,
@@ -42,14 +42,34 @@ from schoolsync.cli.context import Env, date_option
     help="The date the rules treat as today (default: the real date).",
 )
 @click.option("--debug", is_flag=True, help="Show tracebacks instead of one-line errors.")
+@click.option(
+    "--log-format",
+    type=click.Choice(["text", "json"]),
+    default="text",
+    show_default=True,
+    help="The log's lines on stderr: readable text, or one JSON object a line.",
+)
+@click.option(
+    "--log-level",
+    type=click.Choice(["debug", "info", "warning", "error"]),
+    help="What is logged: info has a line per stage and run (default: warning; serve: info).",
+)
 @click.version_option(__version__, prog_name="schoolsync")
 @click.pass_context
 def cli(
-    ctx: click.Context, db_url: str | None, config: Path | None, today: date | None, debug: bool
+    ctx: click.Context,
+    db_url: str | None,
+    config: Path | None,
+    today: date | None,
+    debug: bool,
+    log_format: str,
+    log_level: str | None,
 ) -> None:
     """Keep a learning platform's directory in step with a Swedish school register."""
     env = ctx.ensure_object(Env)
     env.db_url, env.config, env.today_option = db_url, config, today or env.today_option
+    serving = ctx.invoked_subcommand == "serve"
+    logs.configure(log_level or ("info" if serving else "warning"), log_format)
 
     @ctx.call_on_close
     def _close() -> None:

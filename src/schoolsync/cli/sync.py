@@ -2,10 +2,12 @@
 
 from __future__ import annotations
 
+import logging
 from typing import Any
 
 import click
 
+from schoolsync import logs
 from schoolsync.cli import render
 from schoolsync.cli.context import Env, exit_status, pass_env, today_option, wait_option
 from schoolsync.domain.settings import Settings
@@ -76,7 +78,10 @@ def sync_command(
     store: Store | None = None
     try:
         store = env.store(create=True)
-        with render.progress_stages(not as_json and render.err_console.is_terminal) as stage:
+        with (
+            render.progress_stages(not as_json and render.err_console.is_terminal) as shown,
+            logs.timed_stages(shown) as stage,
+        ):
             result = sync(
                 store,
                 [as_source(s) for s in sources],
@@ -91,14 +96,30 @@ def sync_command(
                 full_read=full_read,
             )
     except SchoolsyncError as exc:
+        logs.event("run failed", logging.ERROR, status="failed", error=type(exc).__name__)
         if notify and not dry_run:  # the run stopped: nothing applied, a person must look
             report = {"status": "failed", "error": type(exc).__name__, "issues": []}
             _notify(store, env.db_url, settings, report)
         raise
+    logs.event(f"run {result.run_id} {result.status}", **run_fields(result))
     if notify and not dry_run:  # before the report: a closed output must not keep it back
         _notify(store, env.db_url, settings, result.as_report())
     show_result(result, as_json)
     return exit_status(result, fail_on)
+
+
+def run_fields(result: RunResult) -> dict[str, Any]:
+    """A run's log fields: counts only (no subject, no message: they may name persons)."""
+    changes = sum(n for kinds in result.changes.values() for n in kinds.values())
+    severities: dict[str, int] = {}
+    for issue in result.issues:
+        severities[issue.severity] = severities.get(issue.severity, 0) + 1
+    return {
+        "run_id": result.run_id,
+        "status": result.status,
+        "changes": changes,
+        "issues": severities,
+    }
 
 
 def _notify(

@@ -20,7 +20,7 @@ from fastapi.staticfiles import StaticFiles
 from starlette.exceptions import HTTPException as StarletteHTTPException
 from starlette.middleware.sessions import SessionMiddleware
 
-from schoolsync import __version__
+from schoolsync import __version__, logs
 from schoolsync.domain.settings import Settings
 from schoolsync.errors import SchoolsyncError
 from schoolsync.store.access import signing_key
@@ -150,7 +150,17 @@ def create_app(
     async def _security_headers(
         request: Request, call_next: Callable[[Request], Awaitable[Response]]
     ) -> Response:
+        started = time.perf_counter()
         response = await call_next(request)
+        # The path only: a query string may hold a name or a number someone searched for. A
+        # path holds ids, never a name or a personnummer.
+        logs.event(
+            f"{request.method} {request.url.path} {response.status_code}",
+            method=request.method,
+            path=request.url.path,
+            status=response.status_code,
+            ms=round((time.perf_counter() - started) * 1000, 1),
+        )
         for name, value in _HEADERS.items():
             response.headers.setdefault(name, value)
         if not request.url.path.startswith("/static/"):
