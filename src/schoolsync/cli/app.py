@@ -93,5 +93,6 @@ for command in (
     serve.admin_group,
     maintenance.vacuum_command,
     maintenance.doctor_command,
+    maintenance.report_command,
 ):
     cli.add_command(command)

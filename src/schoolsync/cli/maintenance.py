@@ -33,9 +33,16 @@ def vacuum_command(env: Env, dry_run: bool, compact: bool, as_json: bool) -> Non
     if compact and not dry_run:
         compact_store(store)
     if as_json:
-        render.print_json({"cutoff": pruned.cutoff.isoformat(), "kept_days": days,
-                           "runs": pruned.runs, "changes": pruned.changes,
-                           "issues": pruned.issues, "dry_run": dry_run})  # fmt: skip
+        render.print_json(
+            {
+                "cutoff": pruned.cutoff.isoformat(),
+                "kept_days": days,
+                "runs": pruned.runs,
+                "changes": pruned.changes,
+                "issues": pruned.issues,
+                "dry_run": dry_run,
+            }
+        )
         return
     verb = "would remove" if dry_run else "removed"
     if not pruned.runs:
@@ -94,3 +101,47 @@ def doctor_command(env: Env, send_test: bool, as_json: bool) -> int:
         + (f" {len(failed)} failed: see the lines marked ✗." if failed else "")
     )
     return 1 if failed else 0
+
+
+@click.command("report")
+@click.option("--school", required=True, help="The school (its name as the directory has it).")
+@click.option(
+    "--format",
+    "fmt",
+    type=click.Choice(["md", "csv", "html"]),
+    default="md",
+    show_default=True,
+    help="Markdown, CSV or an HTML page.",
+)
+@click.option(
+    "--send",
+    is_flag=True,
+    help="E-mail it to the school's [reports] recipients (through [notify.email]).",
+)
+@pass_env
+def report_command(env: Env, school: str, fmt: str, send: bool) -> None:
+    """What one school's people must fix, grouped by who fixes it (the schedule's maker, the
+    register's administrator, the directory's), each with the change to make and since which
+    run it has been open."""
+    from schoolsync.errors import ConfigError
+    from schoolsync.notify import Notice, email_ready, send_email
+    from schoolsync.report import as_markdown, build
+    from schoolsync.report import render as render_report
+
+    report = build(env.store(), school)
+    text = render_report(report, fmt)
+    if not send:
+        click.echo(text, nl=False)
+        return
+    settings = env.settings()
+    to = settings.reports.recipients.get(report.school, [])
+    if not to or not email_ready(settings.notify.email):
+        raise ConfigError(
+            f"The report of {report.school} has nobody to go to: it needs [reports] recipients "
+            f'for "{report.school}" and [notify.email] host.',
+            "Set them in the settings, or print the report without --send.",
+        )
+    lines = tuple(as_markdown(report).splitlines())
+    subject = f"schoolsync: what {report.school} must fix ({len(report.items)} item(s))"
+    send_email(settings.notify.email, Notice("report", subject, lines), recipients=to)
+    render.console.print(f"The report of {report.school} went to {len(to)} recipient(s).")

@@ -237,6 +237,12 @@ class NotifySettings(_Section):
     webhook: WebhookSettings = Field(default_factory=WebhookSettings)
 
 
+class ReportSettings(_Section):
+    """``[reports]``: who gets each school's report by e-mail (``report --school S --send``)."""
+
+    recipients: dict[str, list[str]] = Field(default_factory=dict)  # school name: addresses
+
+
 class RetentionSettings(_Section):
     """The ``[retention]`` table: how long the run history keeps its detail (``vacuum``)."""
 
@@ -256,6 +262,7 @@ class Settings(_Section):
     jobs: list[JobSetting] = Field(default_factory=list)
     schedule: ScheduleSettings = Field(default_factory=ScheduleSettings)
     notify: NotifySettings = Field(default_factory=NotifySettings)
+    reports: ReportSettings = Field(default_factory=ReportSettings)
 
     @field_validator("jobs")
     @classmethod
