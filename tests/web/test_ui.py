@@ -835,3 +835,24 @@ def test_a_view_is_never_held_up_behind_a_whole_number_waiting_for_the_directory
     finally:
         writer.dispose()
         store.dispose()
+
+
+def test_a_schools_page_of_what_to_fix_is_the_reports_and_only_for_its_admins(
+    site: dict[str, Any], clients: dict[str, TestClient]
+) -> None:
+    schools = {s["name"]: s["id"] for s in site["export"]["schools"]}
+    own, other = schools[OWN], schools[OTHER]
+    page = clients["school-admin"].get(f"/schools/{own}/report")
+    assert page.status_code == 200
+    html = page.text
+    assert f"<h1>Att åtgärda: {OWN}</h1>" in html
+    # The example's last sync left the school nothing to fix (the items themselves are the
+    # report's, tested through the CLI in tests/cli/test_report.py).
+    from schoolsync import report
+
+    assert report.build(site["store"], own).items == []
+    assert "Inget att åtgärda." in html and 'href="/runs/1"' in html
+    assert clients["school-admin"].get(f"/schools/{other}/report").status_code == 404
+    assert clients["org-admin"].get(f"/schools/{other}/report").status_code == 200
+    listing = clients["org-admin"].get("/schools").text
+    assert f'href="/schools/{own}/report"' in listing

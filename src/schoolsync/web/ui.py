@@ -25,6 +25,7 @@ from fastapi.templating import Jinja2Templates
 from jinja2 import Environment, PackageLoader, select_autoescape
 from pydantic import BaseModel
 
+from schoolsync import report
 from schoolsync.domain.issues import KINDS
 from schoolsync.domain.near import how_near
 from schoolsync.domain.settings import Settings
@@ -337,6 +338,20 @@ def router(
         with store.connect() as conn:
             rows = views.schools_list(conn, who.schools, today())
         return render(request, "schools.html", who, schools=rows)
+
+    @ui.get("/schools/{school_id}/report")
+    def school_report(request: Request, who: Viewer, school_id: Id) -> HTMLResponse:
+        """What the school's people must fix (``schoolsync report``), by who fixes it."""
+        if who.schools is not None and school_id not in who.schools:
+            return not_found(request, who)
+        try:
+            found = report.build(store, school_id)
+        except NotFoundError:
+            return not_found(request, who)
+        parts = [(who_fixes, [x for x in found.items if x.who == who_fixes])
+                 for who_fixes in (report.SCHEDULE, report.REGISTER, report.ADMIN)]  # fmt: skip
+        return render(request, "report.html", who, report=found,
+                      parts=[(k, items) for k, items in parts if items])  # fmt: skip
 
     def group_list(
         request: Request, who: Access, kinds: tuple[str, ...], q: str, school: str | None,
