@@ -76,8 +76,14 @@ def trigger(job: JobSetting, zone: ZoneInfo) -> Any:
     """The job's cron line as an APScheduler trigger (crontab's weekdays, see
     :func:`cron_weekdays`)."""
     minute, hour, day, month, weekday = job.cron.split()
-    return CronTrigger(minute=minute, hour=hour, day=day, month=month,
-                       day_of_week=cron_weekdays(weekday), timezone=zone)  # fmt: skip
+    return CronTrigger(
+        minute=minute,
+        hour=hour,
+        day=day,
+        month=month,
+        day_of_week=cron_weekdays(weekday),
+        timezone=zone,
+    )
 
 
 def next_fire(
@@ -133,6 +139,10 @@ class Outcome:
 
 
 Runner = Callable[[JobSetting, date], dict[str, Any]]
+
+# The rows of ``scheduled_jobs`` that are no job's: when a notice and a digest were last sent
+# (a job's name cannot begin with a bracket).
+NOTICE_SENT, DIGEST_SENT = "(notice)", "(digest)"
 
 
 class Scheduler:
@@ -204,8 +214,7 @@ class Scheduler:
         try:
             report = self.runner(job, today)
         except Exception as exc:  # the service goes on: the next night is another run
-            report = {"status": "failed", "error": type(exc).__name__, "issues": [],
-                      "run_id": None}  # fmt: skip
+            report = {"status": "failed", "error": type(exc).__name__, "issues": [], "run_id": None}
         try:
             notice, _failures = notify_run(self.store, self.settings.notify, report, job.name)
         except Exception:  # a notifier never stops the schedule
@@ -223,8 +232,45 @@ class Scheduler:
         )
         with contextlib.suppress(SchoolsyncError):  # out of reach: the run's notice said so
             self._record(outcome)
+            if notice is not None:
+                self._mark(NOTICE_SENT, started)
+            self._maybe_digest(started)
         self.outcomes.append(outcome)
         return outcome
+
+    def _mark(self, name: str, when: datetime) -> None:
+        self._record(Outcome(name, when, None, "sent", None))
+
+    def _maybe_digest(self, now: datetime) -> None:
+        """``[notify] digest = "weekly"``: seven days without a notice (or a digest) send one
+        "all is well" with the number of runs since."""
+        if self.settings.notify.digest != "weekly":
+            return
+        from schoolsync.notify import Notice, deliver
+
+        marks = self.last_started()
+        since = max(
+            (m for m in (marks.get(NOTICE_SENT), marks.get(DIGEST_SENT)) if m), default=None
+        )
+        if since is None:
+            self._mark(DIGEST_SENT, now)  # the week begins
+            return
+        if now - since < timedelta(days=7):
+            return
+        r = t.runs.c
+        with self.store.connect() as conn:
+            runs = conn.execute(
+                sa.select(sa.func.count())
+                .select_from(t.runs)
+                .where(r.kind == "sync", r.started_at >= since)
+            ).scalar_one()
+        day = since.astimezone(self.zone).date().isoformat()
+        subject = f"schoolsync: all is well ({runs} run(s) since {day}, none needed a person)"
+        base = self.settings.notify.base_url
+        link = f"{base.rstrip('/')}/runs" if base else None
+        lines = (subject.removeprefix("schoolsync: ") + ".",)
+        deliver(self.settings.notify, Notice("digest", subject, lines, None, link))
+        self._mark(DIGEST_SENT, now)
 
     def catch_up(self) -> list[Outcome]:
         """Run once each job whose last fire time passed without a run (the service was down,

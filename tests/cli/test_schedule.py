@@ -157,3 +157,27 @@ def test_a_week_of_nights_syncs_each_night_and_tells_only_what_needs_a_person(
     # The clock was never waited on for longer than to the next night.
     assert max(clock.waits) <= 24 * 3600
     shutil.rmtree(bundle)
+
+
+def test_a_weekly_digest_says_all_is_well_after_seven_quiet_days(
+    directory: Store, tmp_path: Path, smtp: tuple[int, _Inbox]
+) -> None:
+    port, inbox = smtp
+    bundle = tmp_path / "kommun"
+    made = invoke("--today", "2025-10-13", "generate", "--size", "tiny", "--out", str(bundle),
+                  "--no-faults")  # fmt: skip
+    assert made.code == 0, made.err
+    settings = Settings.model_validate({
+        "jobs": [{"name": "register", "sources": [str(bundle)], "cron": "30 2 * * *"}],
+        "notify": {"digest": "weekly", "base_url": "https://schoolsync.kommun.invalid",
+                   "email": {"host": "127.0.0.1", "port": port, "starttls": False,
+                             "recipients": ["it@kommun.invalid"]}},
+    })  # fmt: skip
+    clock = FakeClock(datetime(2025, 10, 13, 10, 0, tzinfo=UTC))
+    scheduler = Scheduler(directory, settings, clock=clock, wait=clock.wait)
+    scheduler.loop(until=datetime(2025, 10, 24, 10, 0, tzinfo=UTC))
+    assert all(o.notice is None for o in scheduler.outcomes)  # a clean register: quiet nights
+    subjects = [m[1]["Subject"] for m in inbox.messages]
+    assert len(subjects) == 1 and "all is well (" in subjects[0], subjects
+    assert "run(s) since 2025-10-13, none needed a person" in subjects[0]
+    assert "https://schoolsync.kommun.invalid/runs" in inbox.messages[0][1].get_payload()

@@ -149,7 +149,7 @@ _CRON_FIELD = r"[0-9A-Za-z*/,\-?LW#]+"
 class JobSetting(_Section):
     """One ``[[jobs]]`` entry: what ``serve`` syncs, and when."""
 
-    name: str = Field(min_length=1, max_length=100)
+    name: str = Field(min_length=1, max_length=100, pattern=r"^[^(\s]")
     sources: list[str] = Field(min_length=1)  # as ``sync SOURCE…`` takes them
     # A crontab line's five fields (minute hour day month weekday), in [schedule] timezone.
     cron: str
@@ -233,6 +233,8 @@ class NotifySettings(_Section):
 
     base_url: str | None = None  # the web interface, for links to runs
     on: list[Notice] = Field(default_factory=lambda: list(NOTICES))
+    # "weekly": after seven days without a notice, one "all is well" (under serve's schedule).
+    digest: Literal["never", "weekly"] = "never"
     email: EmailSettings = Field(default_factory=EmailSettings)
     webhook: WebhookSettings = Field(default_factory=WebhookSettings)
 
