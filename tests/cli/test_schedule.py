@@ -5,6 +5,7 @@ one sync of the changing export, notices only for the nights that need a person.
 from __future__ import annotations
 
 import json
+import os
 import shutil
 import socket
 from collections.abc import Iterator
@@ -111,7 +112,8 @@ def test_a_week_of_nights_syncs_each_night_and_tells_only_what_needs_a_person(
 ) -> None:
     port, inbox = smtp
     bundle = tmp_path / "kommun"
-    made = invoke("--today", "2025-10-13", "generate", "--size", "tiny", "--out", str(bundle))
+    size = os.environ.get("SCHOOLSYNC_SCHEDULE_TEST_SIZE", "tiny")  # medium: 28,000 persons
+    made = invoke("--today", "2025-10-13", "generate", "--size", size, "--out", str(bundle))
     assert made.code == 0, made.err
     duties = (bundle / "duties.json").read_bytes()
     settings = Settings.model_validate({
@@ -181,3 +183,50 @@ def test_a_weekly_digest_says_all_is_well_after_seven_quiet_days(
     assert len(subjects) == 1 and "all is well (" in subjects[0], subjects
     assert "run(s) since 2025-10-13, none needed a person" in subjects[0]
     assert "https://schoolsync.kommun.invalid/runs" in inbox.messages[0][1].get_payload()
+
+
+def test_serve_runs_the_jobs_and_catches_up_a_missed_night_at_start(tmp_path: Path) -> None:
+    """The real service: started with a job that has never run, it runs it at once."""
+    import subprocess
+    import sys
+    import time
+
+    bundle = tmp_path / "kommun"
+    assert (
+        invoke("--today", "2025-10-13", "generate", "--size", "tiny", "--out", str(bundle)).code
+        == 0
+    )
+    settings = tmp_path / "schoolsync.toml"
+    settings.write_text(f'[[jobs]]\nname = "register"\nsources = ["{bundle}"]\n'
+                        'cron = "30 2 * * *"\n', "utf-8")  # fmt: skip
+    url = f"sqlite:///{tmp_path / 'directory.db'}"
+    assert invoke("--db", url, "init").code == 0
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        port = sock.getsockname()[1]
+    cmd = [sys.executable, "-m", "schoolsync", "--db", url, "--config", str(settings), "serve",
+           "--port", str(port)]  # fmt: skip
+    proc = subprocess.Popen(cmd, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+    try:
+        store = Store(url)
+        try:
+            for _ in range(300):
+                with store.connect() as conn:
+                    import sqlalchemy as sa
+
+                    rows = conn.execute(
+                        sa.text(
+                            "SELECT name, last_status FROM scheduled_jobs WHERE name = 'register'"
+                        )
+                    ).all()
+                if rows:
+                    break
+                time.sleep(0.1)
+        finally:
+            store.dispose()
+        assert [tuple(r) for r in rows] == [("register", "applied")]
+    finally:
+        proc.terminate()
+        _, err = proc.communicate(timeout=15)
+    assert "Running the jobs register (30 2 * * *), Europe/Stockholm time." in err
+    assert "job register: run 1 applied" in err  # the service's log, at info
