@@ -14,6 +14,7 @@ from __future__ import annotations
 import csv
 import html
 import io
+import re
 from dataclasses import dataclass
 
 import sqlalchemy as sa
@@ -69,8 +70,8 @@ class Report:
     items: list[Item]
 
 
-def build(store: Store, school: str) -> Report:
-    """The report of one school (by name or id).
+def build(store: Store, school: str, *, by_id: bool = False) -> Report:
+    """The report of one school (by name or id; with ``by_id``, by id only).
 
     Raises:
         NotFoundError: When the directory has no such school.
@@ -78,7 +79,9 @@ def build(store: Store, school: str) -> Report:
     s, r, i = t.schools.c, t.runs.c, t.run_issues.c
     with store.connect() as conn:
         row = conn.execute(
-            sa.select(s.id, s.name).where(sa.or_(s.name == school, s.id == school))
+            sa.select(s.id, s.name).where(
+                s.id == school if by_id else sa.or_(s.name == school, s.id == school)
+            )
         ).first()
         if row is None:
             names = sorted(conn.execute(sa.select(s.name)).scalars())
@@ -116,10 +119,26 @@ def build(store: Store, school: str) -> Report:
         ]
         only = conn.execute(sa.select(sa.func.count()).select_from(t.schools)).scalar_one() == 1
         taken = {x["id"] for x in mine}
+        # Whole names only, and the longest: "Norra Vallaskolan" is not Vallaskolan's.
+        others = [n for n in conn.execute(sa.select(s.name)).scalars() if n != row.name]
+        longer = [n for n in others if row.name in n]
+        pattern = re.compile(rf"(?<![\w-]){re.escape(row.name)}(?![\w-])")
+
+        def names_us(message: str) -> bool:
+            stripped = message
+            for name in longer:
+                stripped = stripped.replace(name, " ")
+            return bool(pattern.search(stripped))
+
+        files = (
+            re.compile(rf"(?<![\w-])(?:{'|'.join(map(re.escape, codes))})\.txt\b")
+            if codes
+            else None
+        )
         for x in issues:
             if x["id"] in taken:
                 continue
-            if only or row.name in x["message"] or any(f"{c}.txt" in x["message"] for c in codes):
+            if only or names_us(x["message"]) or (files and files.search(x["message"])):
                 mine.append(x)
         mine.sort(key=lambda x: x["id"])
         keys = {(x["code"], x["subject"]) for x in mine}

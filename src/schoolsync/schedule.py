@@ -15,7 +15,9 @@ milliseconds.
 from __future__ import annotations
 
 import contextlib
+import functools
 import glob
+import logging
 import threading
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
@@ -28,7 +30,7 @@ from apscheduler.triggers.cron import CronTrigger  # type: ignore[import-untyped
 
 from schoolsync import logs
 from schoolsync.domain.settings import JobSetting, Settings
-from schoolsync.errors import SchoolsyncError
+from schoolsync.errors import ConfigError, SchoolsyncError
 from schoolsync.store import schema as t
 from schoolsync.store.db import Store
 
@@ -42,8 +44,8 @@ _DAYS = ("sun", "mon", "tue", "wed", "thu", "fri", "sat")
 def cron_weekdays(field: str) -> str:
     """A crontab weekday field in APScheduler's words: crontab counts from Sunday (0 and 7),
     APScheduler from Monday, so numbers become names (``1-5`` is ``mon,tue,wed,thu,fri``)."""
-    if not any(ch.isdigit() for ch in field):
-        return field  # *, names: the same in both
+    if field.strip() in ("*", "?"):
+        return "*"
     days: set[int] = set()
     for part in field.split(","):
         body, _, step_text = part.partition("/")
@@ -53,6 +55,8 @@ def cron_weekdays(field: str) -> str:
         elif "-" in body:
             a, b = body.split("-", 1)
             first, last = _day(a), _day(b)
+            if first > last:
+                raise ValueError(f"{body} is not a weekday range (Sunday is 0: sun-tue, 5-7)")
         else:
             first = last = _day(body)
             if step_text:
@@ -72,18 +76,23 @@ def _day(text: str) -> int:
     raise ValueError(f"{text!r} is not a weekday")
 
 
-def trigger(job: JobSetting, zone: ZoneInfo) -> Any:
-    """The job's cron line as an APScheduler trigger (crontab's weekdays, see
-    :func:`cron_weekdays`)."""
+def triggers(job: JobSetting, zone: ZoneInfo) -> list[Any]:
+    """The job's cron line as APScheduler triggers (crontab's weekdays, see
+    :func:`cron_weekdays`). When both the day of the month and the weekday are given, crontab
+    fires on either (``0 3 1 * 1``: the 1st, and every Monday): two triggers then.
+
+    Raises:
+        ValueError: When the line cannot be read.
+    """
     minute, hour, day, month, weekday = job.cron.split()
-    return CronTrigger(
-        minute=minute,
-        hour=hour,
-        day=day,
-        month=month,
-        day_of_week=cron_weekdays(weekday),
-        timezone=zone,
-    )
+    days = cron_weekdays(weekday)
+    pairs = [(day, days)]
+    if day not in ("*", "?") and days != "*":
+        pairs = [(day, "*"), ("*", days)]
+    return [
+        CronTrigger(minute=minute, hour=hour, day=d, month=month, day_of_week=w, timezone=zone)
+        for d, w in pairs
+    ]
 
 
 def next_fire(
@@ -91,21 +100,28 @@ def next_fire(
 ) -> datetime | None:
     """The job's first fire time at or after ``after``.
 
-    Around a clock change the trigger is helped: on the night summer time ends, 02:30 happens
-    twice and runs once (as cron does), and a time the trigger gives before ``after`` (it can,
-    in the repeated hour) is passed over.
+    Around a clock change the triggers are helped: on the night summer time ends, the times of
+    the repeated hour (02:00–02:59) run in its first pass only (as cron does), and a time a
+    trigger gives before ``after`` (it can, in the repeated hour) is passed over. Times are
+    compared in UTC: aware times of one zone compare by their wall clock in Python, which the
+    repeated hour makes wrong. (``previous`` is kept for callers; the fold decides.)
     """
-    cron, moment = trigger(job, zone), after
-    for _ in range(48):
-        nxt: datetime | None = cron.get_next_fire_time(None, moment.astimezone(zone))
-        if nxt is None:
-            return None
-        wall = nxt.astimezone(zone).replace(tzinfo=None)
-        twice = previous is not None and wall == previous.astimezone(zone).replace(tzinfo=None)
-        if nxt >= after and not twice:
-            return nxt
-        moment = max(moment, nxt) + timedelta(hours=1)
-    return None
+    start = after.astimezone(UTC)
+    found: list[datetime] = []
+    for cron in triggers(job, zone):
+        moment = start
+        for _ in range(48):
+            nxt: datetime | None = cron.get_next_fire_time(None, moment.astimezone(zone))
+            if nxt is None:
+                break
+            at = nxt.astimezone(UTC)
+            # The second pass of the repeated hour (fold 1): its times ran in the first pass.
+            repeated = at.astimezone(zone).fold == 1
+            if at >= start and not repeated:
+                found.append(at)
+                break
+            moment = max(moment, at) + timedelta(minutes=1)
+    return min(found).astimezone(zone) if found else None
 
 
 def fire_times(
@@ -116,7 +132,7 @@ def fire_times(
     moment = after
     while (nxt := next_fire(job, zone, moment, previous)) is not None and nxt <= until:
         yield nxt
-        previous, moment = nxt, nxt + timedelta(seconds=1)
+        previous, moment = nxt, nxt.astimezone(UTC) + timedelta(seconds=1)  # UTC: see next_fire
 
 
 def last_fire(job: JobSetting, zone: ZoneInfo, now: datetime) -> datetime | None:
@@ -159,6 +175,15 @@ class Scheduler:
     ) -> None:
         self.store, self.settings = store, settings
         self.zone = ZoneInfo(settings.schedule.timezone)
+        for job in settings.jobs:  # a line that cannot be read stops the start, not a night
+            try:
+                triggers(job, self.zone)
+            except ValueError as exc:
+                raise ConfigError(
+                    f"The job {job.name!r} has the cron line {job.cron!r}, which cannot be read: "
+                    f"{exc}.",
+                    'Write five fields: minute hour day month weekday, e.g. "30 2 * * 1-5".',
+                ) from exc
         self.clock = clock or (lambda: datetime.now(UTC))
         self._stop = threading.Event()
         self.wait = wait or self._stop.wait
@@ -281,18 +306,21 @@ class Scheduler:
         out = []
         for job in self.settings.jobs:
             fired = last_fire(job, self.zone, now)
-            if fired is not None and (job.name not in last or last[job.name] < fired):
+            never = job.name not in last  # a new job runs once at start, whatever its line
+            if never or (fired is not None and last[job.name] < fired):
                 out.append(self.run(job))
         return out
 
     def loop(self, until: datetime | None = None) -> None:
-        """Catch up, then run the jobs at their times until stopped (or past ``until``)."""
-        self.catch_up()
-        after = self.clock()
+        """Catch up, then run the jobs at their times until stopped (or past ``until``). Fire
+        times missed while a run went on are one run (the one that follows), not a backlog; a
+        failure is logged and the schedule goes on."""
+        self._guarded(self.catch_up)
+        after = self.clock().astimezone(UTC)
         fired: dict[str, datetime] = {}
         while until is None or after < until:
             upcoming = sorted(
-                (when, i, job)
+                (when.astimezone(UTC), i, job)
                 for i, job in enumerate(self.settings.jobs)
                 if (when := next_fire(job, self.zone, after, fired.get(job.name))) is not None
             )
@@ -307,8 +335,18 @@ class Scheduler:
             for fire, _, job in upcoming:
                 if fire == when:
                     fired[job.name] = fire
-                    self.run(job)
-            after = when + timedelta(seconds=1)
+                    self._guarded(functools.partial(self.run, job))
+            after = max(when + timedelta(seconds=1), self.clock().astimezone(UTC))
+
+    def _guarded(self, work: Callable[[], Any]) -> None:
+        try:
+            work()
+        except Exception as exc:  # the schedule never stops on one night's failure
+            logs.event(
+                f"the schedule met {type(exc).__name__}; it goes on",
+                logging.ERROR,
+                error=type(exc).__name__,
+            )
 
     def start(self) -> threading.Thread:
         thread = threading.Thread(target=self.loop, name="schoolsync-schedule", daemon=True)

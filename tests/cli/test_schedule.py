@@ -4,6 +4,7 @@ one sync of the changing export, notices only for the nights that need a person.
 
 from __future__ import annotations
 
+import itertools
 import json
 import os
 import shutil
@@ -230,3 +231,50 @@ def test_serve_runs_the_jobs_and_catches_up_a_missed_night_at_start(tmp_path: Pa
         _, err = proc.communicate(timeout=15)
     assert "Running the jobs register (30 2 * * *), Europe/Stockholm time." in err
     assert "job register: run 1 applied" in err  # the service's log, at info
+
+
+def local_times(cron: str, start: datetime, days: int) -> list[str]:
+    job = JobSetting(name="j", sources=["x"], cron=cron)
+    return [t.astimezone(STOCKHOLM).strftime("%m-%d %a %H:%M%z")
+            for t in fire_times(job, STOCKHOLM, start, start + timedelta(days=days))]  # fmt: skip
+
+
+def test_cron_lines_fire_as_crontab_says() -> None:
+    start = datetime(2026, 1, 1, tzinfo=UTC)  # a Thursday
+    # Weekday names and a range through Sunday; crontab's OR of a day and a weekday.
+    assert [t[6:9] for t in local_times("0 3 * * sun-tue", start, 7)] == ["Sun", "Mon", "Tue"]
+    both = local_times("0 3 1 * 1", start, 40)
+    assert [t[:5] for t in both] == ["01-01", "01-05", "01-12", "01-19", "01-26", "02-01",
+                                     "02-02", "02-09"]  # fmt: skip
+    # The night summer time ends (25 October 2026): after the repeated hour, every time runs.
+    night = datetime(2026, 10, 24, 22, tzinfo=UTC)
+    assert local_times("30 2,3 * * *", night, 1.5)[:3] == [
+        "10-25 Sun 02:30+0200", "10-25 Sun 03:30+0100", "10-26 Mon 02:30+0100"
+    ]  # fmt: skip
+    assert len(local_times("*/20 2-3 * * *", night, 0.4)) == 6  # 02:00 … 03:40, 02:xx once
+    with pytest.raises(ValueError, match="not a weekday range"):
+        local_times("0 3 * * fri-mon", start, 1)
+
+
+def test_a_line_that_cannot_be_read_stops_the_start_and_a_long_run_is_no_backlog(
+    directory: Store,
+) -> None:
+    from schoolsync.errors import ConfigError
+
+    bad = Settings(jobs=[JobSetting(name="x", sources=["x"], cron="0 3 * * fri-mon")])
+    with pytest.raises(ConfigError, match="cannot be read"):
+        Scheduler(directory, bad)
+    every = JobSetting(name="often", sources=["x"], cron="*/15 * * * *")
+    clock = FakeClock(datetime(2026, 1, 5, 8, 0, tzinfo=UTC))
+    starts: list[datetime] = []
+
+    def slow(job: JobSetting, today: date) -> dict[str, Any]:
+        starts.append(clock.now)
+        clock.now += timedelta(hours=1)  # each run takes an hour
+        return {"status": "applied", "run_id": None, "issues": [], "changes": {}}
+
+    scheduler = Scheduler(directory, Settings(jobs=[every]), clock=clock, wait=clock.wait,
+                          runner=slow)  # fmt: skip
+    scheduler.loop(until=datetime(2026, 1, 5, 12, 0, tzinfo=UTC))
+    gaps = [b - a for a, b in itertools.pairwise(starts)]
+    assert len(starts) <= 5 and all(g >= timedelta(hours=1) for g in gaps), starts

@@ -345,7 +345,7 @@ def router(
         if who.schools is not None and school_id not in who.schools:
             return not_found(request, who)
         try:
-            found = report.build(store, school_id)
+            found = report.build(store, school_id, by_id=True)
         except NotFoundError:
             return not_found(request, who)
         parts = [(who_fixes, [x for x in found.items if x.who == who_fixes])
