@@ -95,16 +95,14 @@ def triggers(job: JobSetting, zone: ZoneInfo) -> list[Any]:
     ]
 
 
-def next_fire(
-    job: JobSetting, zone: ZoneInfo, after: datetime, previous: datetime | None = None
-) -> datetime | None:
+def next_fire(job: JobSetting, zone: ZoneInfo, after: datetime) -> datetime | None:
     """The job's first fire time at or after ``after``.
 
     Around a clock change the triggers are helped: on the night summer time ends, the times of
     the repeated hour (02:00–02:59) run in its first pass only (as cron does), and a time a
     trigger gives before ``after`` (it can, in the repeated hour) is passed over. Times are
     compared in UTC: aware times of one zone compare by their wall clock in Python, which the
-    repeated hour makes wrong. (``previous`` is kept for callers; the fold decides.)
+    repeated hour makes wrong.
     """
     start = after.astimezone(UTC)
     found: list[datetime] = []
@@ -128,11 +126,10 @@ def fire_times(
     job: JobSetting, zone: ZoneInfo, after: datetime, until: datetime
 ) -> Iterator[datetime]:
     """The times the job fires after ``after`` up to ``until``."""
-    previous = None
     moment = after
-    while (nxt := next_fire(job, zone, moment, previous)) is not None and nxt <= until:
+    while (nxt := next_fire(job, zone, moment)) is not None and nxt <= until:
         yield nxt
-        previous, moment = nxt, nxt.astimezone(UTC) + timedelta(seconds=1)  # UTC: see next_fire
+        moment = nxt.astimezone(UTC) + timedelta(seconds=1)  # UTC: see next_fire
 
 
 def last_fire(job: JobSetting, zone: ZoneInfo, now: datetime) -> datetime | None:
@@ -317,12 +314,11 @@ class Scheduler:
         failure is logged and the schedule goes on."""
         self._guarded(self.catch_up)
         after = self.clock().astimezone(UTC)
-        fired: dict[str, datetime] = {}
         while until is None or after < until:
             upcoming = sorted(
                 (when.astimezone(UTC), i, job)
                 for i, job in enumerate(self.settings.jobs)
-                if (when := next_fire(job, self.zone, after, fired.get(job.name))) is not None
+                if (when := next_fire(job, self.zone, after)) is not None
             )
             if not upcoming:
                 return
@@ -334,7 +330,6 @@ class Scheduler:
                 return  # stopped
             for fire, _, job in upcoming:
                 if fire == when:
-                    fired[job.name] = fire
                     self._guarded(functools.partial(self.run, job))
             after = max(when + timedelta(seconds=1), self.clock().astimezone(UTC))
 

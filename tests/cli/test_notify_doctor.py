@@ -8,45 +8,20 @@ import hashlib
 import hmac
 import json
 import shutil
-import socket
 import threading
 from collections.abc import Iterator
 from dataclasses import dataclass
-from email import message_from_bytes
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 from typing import Any
 
 import pytest
-from aiosmtpd.controller import Controller
 
+from tests.cli.conftest import Inbox
 from tests.conftest import invoke
 
 TODAY = "2025-10-15"
 SECRET = "a-shared-secret-of-the-test"
-
-
-class _Inbox:
-    def __init__(self) -> None:
-        self.messages: list[Any] = []
-
-    async def handle_DATA(self, server: Any, session: Any, envelope: Any) -> str:
-        self.messages.append((envelope.rcpt_tos, message_from_bytes(envelope.content)))
-        return "250 OK"
-
-
-@pytest.fixture
-def smtp() -> Iterator[tuple[int, _Inbox]]:
-    inbox = _Inbox()
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        port = sock.getsockname()[1]
-    controller = Controller(inbox, hostname="127.0.0.1", port=port)
-    controller.start()
-    try:
-        yield port, inbox
-    finally:
-        controller.stop()
 
 
 @pytest.fixture
@@ -100,7 +75,7 @@ def notify_settings(port: int, hook: str) -> str:
 @dataclass
 class Notified:
     config: tuple[str, ...]  # the global options: the directory, the day, the settings
-    inbox: _Inbox
+    inbox: Inbox
     got: list[dict[str, Any]]  # what the webhook receiver took
     statuses: list[int]  # what it is to answer next
 
@@ -109,7 +84,7 @@ class Notified:
 def notified(
     db_url: str,
     tmp_path: Path,
-    smtp: tuple[int, _Inbox],
+    smtp: tuple[int, Inbox],
     receiver: tuple[str, list[dict[str, Any]], list[int]],
     monkeypatch: pytest.MonkeyPatch,
 ) -> Notified:
@@ -208,7 +183,7 @@ def jobs(bundle: Path) -> str:
 def test_doctor_passes_a_complete_setup_and_sends_test_notices(
     synced: tuple[str, Path],
     tmp_path: Path,
-    smtp: tuple[int, _Inbox],
+    smtp: tuple[int, Inbox],
     receiver: tuple[str, list[dict[str, Any]], list[int]],
     monkeypatch: pytest.MonkeyPatch,
 ) -> None:

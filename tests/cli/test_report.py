@@ -9,7 +9,7 @@ import json
 from pathlib import Path
 
 from tests.builder import GeneratedRegister
-from tests.cli.test_notify_doctor import _Inbox, smtp  # noqa: F401 (the fixture)
+from tests.cli.conftest import Inbox
 from tests.conftest import invoke
 
 TODAY = "2025-10-15"
@@ -18,7 +18,7 @@ TODAY = "2025-10-15"
 def test_a_schools_report_groups_what_to_fix_by_who_fixes_it_and_since_when(
     db_url: str,
     tmp_path: Path,
-    smtp: tuple[int, _Inbox],  # noqa: F811
+    smtp: tuple[int, Inbox],
 ) -> None:
     bundle = tmp_path / "kommun"
     assert invoke("--today", TODAY, "generate", "--size", "tiny", "--out", str(bundle)).code == 0

@@ -16,12 +16,11 @@ from typing import Any
 from zoneinfo import ZoneInfo
 
 import pytest
-from aiosmtpd.controller import Controller
 
 from schoolsync.domain.settings import JobSetting, Settings
 from schoolsync.schedule import Scheduler, fire_times, last_fire
 from schoolsync.store.db import Store
-from tests.cli.test_notify_doctor import _Inbox
+from tests.cli.conftest import Inbox
 from tests.conftest import invoke
 
 STOCKHOLM = ZoneInfo("Europe/Stockholm")
@@ -94,22 +93,8 @@ def test_a_run_missed_while_the_service_was_down_runs_once_at_start(directory: S
     assert Scheduler(directory, off, clock=clock, wait=clock.wait, runner=runner).catch_up() == []
 
 
-@pytest.fixture
-def smtp() -> Iterator[tuple[int, _Inbox]]:
-    inbox = _Inbox()
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        port = sock.getsockname()[1]
-    controller = Controller(inbox, hostname="127.0.0.1", port=port)
-    controller.start()
-    try:
-        yield port, inbox
-    finally:
-        controller.stop()
-
-
 def test_a_week_of_nights_syncs_each_night_and_tells_only_what_needs_a_person(
-    directory: Store, tmp_path: Path, smtp: tuple[int, _Inbox]
+    directory: Store, tmp_path: Path, smtp: tuple[int, Inbox]
 ) -> None:
     port, inbox = smtp
     bundle = tmp_path / "kommun"
@@ -163,7 +148,7 @@ def test_a_week_of_nights_syncs_each_night_and_tells_only_what_needs_a_person(
 
 
 def test_a_weekly_digest_says_all_is_well_after_seven_quiet_days(
-    directory: Store, tmp_path: Path, smtp: tuple[int, _Inbox]
+    directory: Store, tmp_path: Path, smtp: tuple[int, Inbox]
 ) -> None:
     port, inbox = smtp
     bundle = tmp_path / "kommun"
